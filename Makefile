@@ -1,0 +1,41 @@
+# The two commands of the README, and a few helpers. Each target creates the virtualenv on first
+# use, so a fresh clone needs only python3 (with venv) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+export ICON_HOME ?= $(CURDIR)/var
+export DAGSTER_HOME ?= $(ICON_HOME)/dagster_home
+
+.PHONY: setup demo test bench ui ui-screenshot clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Simulate a small contact center (unless ICON_LOG_DIR is set) and run the main job.
+demo: setup
+	$(BIN)/icon-etl demo
+
+## Install everything and run the test suite (what CI runs).
+test: setup
+	$(BIN)/pytest
+
+## Benchmarks (print numbers; never asserted).
+bench: setup
+	$(BIN)/python bench/parse_bench.py
+
+## The Dagster UI on http://127.0.0.1:3000 over the demo's data (run `make demo` first).
+ui: setup
+	ICON_LOG_DIR=$${ICON_LOG_DIR:-$(ICON_HOME)/demo/logs} \
+	ICON_CONFIG_SNAPSHOT=$${ICON_CONFIG_SNAPSHOT:-$(ICON_HOME)/demo/config.json} \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,116 @@
+"""The `icon-etl` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from simulator import simulate
+
+    summary = simulate(args.out, profile=args.profile, start=args.start, hours=args.hours,
+                       seed=args.seed, replicas=args.replicas, progress=_err)
+    print(json.dumps(summary, default=str))
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from transforms.parse import ParseOptions
+    from transforms.parse_files import parse_to_parquet
+
+    options = ParseOptions(chunk_bytes=args.chunk_mb * 1024 * 1024,
+                           redact_keys=frozenset(args.redact or []))
+    summary = parse_to_parquet(args.paths, Path(args.out), options, workers=args.workers,
+                               progress=_err if args.progress else None)
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Simulate a small contact center (unless ICON_LOG_DIR is set) and run the main job."""
+    home = Path(os.environ.setdefault("ICON_HOME", str(Path(args.home).absolute())))
+    if not os.environ.get("ICON_LOG_DIR"):
+        demo = home / "demo"
+        logs = demo / "logs"
+        if not logs.exists():
+            from simulator import simulate
+
+            _err(f"simulating a small contact center into {demo} ...")
+            simulate(demo, profile="small", hours=args.hours, seed=args.seed, progress=_err)
+        os.environ["ICON_LOG_DIR"] = str(logs)
+        os.environ.setdefault("ICON_CONFIG_SNAPSHOT", str(demo / "config.json"))
+    return _run_everything(args)
+
+
+def _run_everything(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    from dagster_project import runner, settings
+    from dagster_project.definitions import defs
+
+    instance = runner.local_instance()
+    _err(f"logs: {settings.log_dir()}  data: {settings.data_dir()}  "
+         f"dagster home: {os.environ['DAGSTER_HOME']}")
+    summary = runner.run_all(defs, instance, progress=_err)
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    print(json.dumps(summary))
+    if summary["failed_runs"]:
+        _err("a run failed: see `dagster dev -w workspace.yaml` (Runs page) for the error")
+        return 1
+    _err("open the Dagster UI with:  make ui   (then http://127.0.0.1:3000)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="icon-etl", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="write a simulated contact center's T-Server logs")
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--profile", default="small", choices=["small", "bep300"])
+    s.add_argument("--start", default="2026-03-09T22:00:00Z", help="ISO 8601 UTC start")
+    s.add_argument("--hours", type=float, default=3)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--replicas", type=int, default=1, choices=[1, 2])
+    s.set_defaults(func=cmd_simulate)
+
+    s = sub.add_parser("parse", help="parse log files or folders into Parquet")
+    s.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--workers", type=int, default=None, help="parser processes (default: cores)")
+    s.add_argument("--chunk-mb", type=int, default=48, help="bytes read at a time per file")
+    s.add_argument("--redact", action="append", metavar="KEY",
+                   help="mask the value of this KV key in printed lines (repeatable)")
+    s.add_argument("--progress", action="store_true", help="print progress to stderr")
+    s.set_defaults(func=cmd_parse)
+
+    s = sub.add_parser("demo", help="simulate (unless ICON_LOG_DIR is set) and run the main job")
+    s.add_argument("--home", default="var", help="ICON_HOME when not set (default ./var)")
+    s.add_argument("--hours", type=float, default=3)
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:
+        _err(f"icon-etl {args.command}: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

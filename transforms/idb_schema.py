@@ -1,0 +1,240 @@
+"""Every IDB table this project writes: columns, types, keys. The one definition that both the
+Polars transforms (frame schemas) and the SQL side (DDL, indexes) are built from.
+
+Names follow the IDB exactly (upper case, as the IDB SQL scripts create them). Columns that the
+public PDM pages do not show are marked [INF] in `docs/semantics.md`. Every operational table
+also carries four columns of our own, prefixed `ETL_` (lineage and idempotent replacement):
+ETL_ENTITY (the entity whose rows are replaced together), ETL_PARTITION (the hourly partition that
+wrote the row), ETL_SOURCE / ETL_SOURCE_LAST (`file:line` of the log lines that created the row and
+last changed it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+# logical type -> Polars dtype (SQL types are chosen from the logical type in the store module)
+TYPES: dict[str, pl.DataType] = {
+    "int": pl.Int32(), "smallint": pl.Int16(), "bigint": pl.Int64(),
+    "str50": pl.String(), "str128": pl.String(), "str255": pl.String(), "text": pl.String(),
+    "datetime": pl.Datetime("ms"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]               # natural key (unique)
+    role: str                          # gcc | gls | gud | cfg | dss | svc
+    indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def polars_schema(self) -> dict[str, pl.DataType]:
+        return {c.name: TYPES[c.type] for c in self.columns}
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.polars_schema)
+
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Exactly this table's columns, in order and types; absent columns become null."""
+        have = set(frame.columns)
+        return frame.select([
+            (pl.col(c.name) if c.name in have else pl.lit(None)).cast(TYPES[c.type]).alias(c.name)
+            for c in self.columns
+        ])
+
+    @property
+    def has_etl_columns(self) -> bool:
+        return "ETL_ENTITY" in self.column_names
+
+
+def _time(name: str, nullable: bool = True) -> tuple[Column, ...]:
+    """IDB's time triple: GMT date-time, UTC seconds, and the G_TIMECODE key."""
+    return (Column(name, "datetime", nullable), Column(f"{name}_TS", "bigint", nullable),
+            Column(f"{name}_TCODE", "int", nullable))
+
+
+GSYS = (
+    Column("GSYS_DOMAIN", "int"), Column("GSYS_PARTITION", "int"), Column("GSYS_SYS_ID", "int"),
+    Column("GSYS_SEQ", "bigint"), Column("GSYS_USEQ", "bigint"), Column("GSYS_TS", "datetime"),
+    Column("GSYS_TC", "int"), Column("GSYS_EXT_VCH1", "str255"), Column("GSYS_EXT_VCH2", "str255"),
+    Column("GSYS_EXT_INT1", "int"), Column("GSYS_EXT_INT2", "int"),
+)
+ETL = (Column("ETL_ENTITY", "str128", False), Column("ETL_PARTITION", "str50", False),
+       Column("ETL_SOURCE", "str255"), Column("ETL_SOURCE_LAST", "str255"))
+
+
+def C(name: str, type_: str = "int", nullable: bool = True) -> Column:  # noqa: N802
+    return Column(name, type_, nullable)
+
+
+def _table(name, cols, key, role, indexes=(), description="", etl=True, gsys=True) -> Table:
+    columns = tuple(cols) + (GSYS if gsys else ()) + (ETL if etl else ())
+    return Table(name, columns, tuple(key), role, tuple(indexes), description)
+
+
+IR_COLUMNS = (
+    C("ID", "bigint", False), C("IRID", "str50", False), C("STATE", "int", False),
+    C("PARENTIRID", "str50"), C("PARENTLINKTYPE", "int"), C("ROOTCALLID", "str50", False),
+    C("MEDIATYPE"), *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
+    C("ETL_CLOSED_BY", "str50"),
+)
+CALL_COLUMNS = (
+    C("ID", "bigint", False), C("CALLID", "str50", False), C("PARENTCALLID", "str50"),
+    C("MERGECALLID", "str50"), C("MERGETYPE"), C("CONNID", "str50"), C("CONNIDNUM", "bigint"),
+    C("SWITCHCALLID"), C("IRID", "str50", False), C("CALLTYPE"), C("STATE", "int", False),
+    C("MEDIATYPE"), C("SWITCHID"), C("TENANTID"), C("ANI", "str255"), C("DNIS", "str255"),
+    *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
+    C("ETL_CLOSED_BY", "str50"),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in [
+    # ---- interactions, calls, parties (gcc) --------------------------------------------------
+    _table("G_IR", IR_COLUMNS, ["IRID"], "gcc", [("IRID",)],
+           "Latest state of each interaction record (IR); merges set PARENTIRID."),
+    _table("G_IR_ACTIVE", IR_COLUMNS, ["IRID"], "gcc", [("IRID",)],
+           "Interaction records still open at the end of the available data."),
+    _table("G_IR_HISTORY", (
+        C("IRHID", "bigint", False), C("IRID", "str50", False), C("XSEQ"),
+        C("CHANGETYPE", "int", False), C("REFID", "str50"), *_time("ADDED", False)),
+        ["IRID", "CHANGETYPE", "ADDED_TS"], "gcc", [("IRID",)],
+        "Created / terminated / merged records of each IR."),
+    _table("G_CALL", CALL_COLUMNS, ["CALLID"], "gcc", [("CALLID",), ("IRID",)],
+           "One row per call (CallUUID): the latest state."),
+    _table("G_CALL_ACTIVE", CALL_COLUMNS, ["CALLID"], "gcc", [("CALLID",)],
+           "Calls still open at the end of the available data."),
+    _table("G_CALL_HISTORY", (
+        C("CHID", "bigint", False), C("CALLID", "str50", False), C("CSEQ", "int", False),
+        C("CHANGETYPE", "int", False), C("REFID", "str50"), *_time("ADDED", False)),
+        ["CALLID", "CSEQ"], "gcc", [("CALLID",)],
+        "Created / terminated / merged / transfer-failed records of each call."),
+    _table("G_PARTY", (
+        C("ID", "bigint", False), C("PARTYID", "str50", False), C("PARTYGUID", "str50", False),
+        C("TYPE", "int", False), C("PROLE", "int", False), C("PARENTPARTYID", "str50"),
+        C("PARENTLINKTYPE"), C("CALLID", "str50", False), C("STATE", "int", False),
+        C("PREVSTATE"), C("ENDPOINTDN", "str255", False), C("ENDPOINTID"), C("ENDPOINTTYPE"),
+        C("AGENTID"), C("SWITCHID"), C("TENANTID"), C("CCEVENT"), C("CCEVENTCAUSE"),
+        *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
+        C("ETL_CLOSED_BY", "str50")),
+        ["PARTYID"], "gcc", [("PARTYID",), ("CALLID",)],
+        "One row per party (call x endpoint association): the latest state."),
+    _table("G_PARTY_HISTORY", (
+        C("PHID", "bigint", False), C("PARTYID", "str50", False), C("PSEQ", "int", False),
+        C("CSEQ", "int", False), C("CHANGETYPE", "int", False), C("CCEVENT"), C("CCEVENTCAUSE"),
+        C("STATE", "int", False), C("PREVSTATE"), C("CALLID", "str50", False),
+        C("ENDPOINTDN", "str255"), *_time("ADDED", False)),
+        ["PARTYID", "PSEQ"], "gcc", [("PARTYID",), ("CALLID",)],
+        "Every state change of every party, with per-party PSEQ and per-call CSEQ."),
+    _table("G_CALL_STAT", (
+        C("ID", "bigint", False), C("CALLID", "str50", False), C("F_CONN", "smallint"),
+        C("F_CONN_EXTN", "smallint"), C("F_TE_ABND", "smallint"), C("CNT_HOLD"),
+        C("CNT_DIVERT"), C("CNT_TRANSFER"), C("CNT_CONFERENCE"), C("CNT_PARTIES"),
+        *_time("CREATED"), *_time("TERMINATED")),
+        ["CALLID"], "gcc", [("CALLID",)],
+        "One summary row per completed call (who released it in GSYS_EXT_VCH1/2)."),
+    _table("G_PARTY_STAT", (
+        C("ID", "bigint", False), C("PARTYID", "str50", False), C("CALLID", "str50"),
+        C("TT_ALERTING"), C("TT_CONNECTED"), C("TT_HOLD"), C("TT_QUEUED"), C("TT_ACW"),
+        *_time("CREATED"), *_time("TERMINATED")),
+        ["PARTYID"], "gcc", [("PARTYID",)],
+        "One summary row per terminated party (ReleasingParty in GSYS_EXT_INT1)."),
+    _table("G_ROUTE_RESULT", (
+        C("ID", "bigint", False), C("CALLID", "str50", False), C("CONNID", "str50"),
+        C("PARTYID", "str50"), C("IRID", "str50"), C("ENDPOINTID"), C("ENDPOINTDN", "str255"),
+        C("RTARGETRULESELECTED", "str255"), C("RTARGETOBJECTSELECTED", "str255"),
+        C("RTARGETTYPESELECTED"), C("RTARGETAGENTSELECTED", "str255"),
+        C("RTARGETPLACESELECTED", "str255"), C("RSTRATEGYNAME", "str255"), C("RESULT"),
+        C("ROUTETYPE"), C("TARGETDN", "str255"), *_time("CREATED"), *_time("TERMINATED")),
+        ["PARTYID"], "gcc", [("CALLID",)],
+        "Outcome of each routing-point stay, with the URS RTarget*Selected keys."),
+    _table("G_VIRTUAL_QUEUE", (
+        C("ID", "bigint", False), C("CALLID", "str50", False), C("CONNID", "str50"),
+        C("PARTYID", "str50"), C("IRID", "str50"), C("ENDPOINTID"), C("ENDPOINTDN", "str255"),
+        C("RESULT"), C("TARGETDN", "str255"), *_time("CREATED"), *_time("TERMINATED")),
+        ["PARTYID"], "gcc", [("CALLID",)],
+        "One row per call x virtual-queue stay: entered, left, distributed/abandoned/cleared."),
+    _table("G_IS_LINK", (
+        C("ID", "bigint", False), C("LINKID", "str50", False), C("CALLID", "str50", False),
+        C("ISLINKTYPE"), C("REMOTELOCATION", "str255"), C("STATE", "int", False),
+        C("MERGESTATE"), C("SWITCHID"), *_time("INITIATED", False), *_time("TERMINATED"),
+        *_time("LASTCHANGE", False)),
+        ["LINKID", "SWITCHID"], "gcc", [("LINKID",), ("CALLID",)],
+        "Latest state of each inter-site (ISCC) link, per site."),
+    _table("G_IS_LINK_HISTORY", (
+        C("ID", "bigint", False), C("LINKID", "str50", False), C("SEQ", "int", False),
+        C("CHANGETYPE", "int", False), C("STATE"), C("CALLID", "str50"),
+        C("PREVCALLID", "str50"), C("SWITCHID"), *_time("ADDED", False)),
+        ["LINKID", "SWITCHID", "SEQ"], "gcc", [("LINKID",)],
+        "Added / moved / deleted records of each inter-site link."),
+    _table("GSYS_DNPREMOTELOCATION", (C("ID", "bigint", False), C("REMOTELOCATION", "str255", False)),
+           ["REMOTELOCATION"], "gcc", [], "Remote switches whose half of IS-Links this IDB will "
+           "never hold (not monitored): the merge does not wait for them.", etl=False, gsys=False),
+    # ---- reference data ----------------------------------------------------------------------
+    _table("G_DICT_TYPE", (C("ID", "int", False), C("NAME", "str128", False),
+                           C("DESCRIPTION", "str255")),
+           ["ID"], "svc", [], "Enumeration types used by the IDB tables.", etl=False, gsys=False),
+    _table("G_DICTIONARY", (C("TYPE_ID", "int", False), C("ID", "int", False),
+                            C("NAME", "str128", False), C("DESCRIPTION", "str255")),
+           ["TYPE_ID", "ID"], "svc", [], "Every enumeration value the tables use.",
+           etl=False, gsys=False),
+    _table("G_TIMECODE", (C("ID", "bigint", False), C("TIME", "datetime", False)),
+           ["ID"], "svc", [], "Five-minute time codes that every *_TCODE column points to.",
+           etl=False, gsys=False),
+]}
+
+# Configuration (cfg role): loaded from the configuration snapshot, keyed by DBID.
+_CFG = (C("STATE"), C("STATUS"), *_time("CREATED"))
+for _t in [
+    _table("GC_TENANT", (C("ID", "int", False), C("NAME", "str255"), *_CFG), ["ID"], "cfg",
+           etl=False, gsys=False),
+    _table("GC_SWITCH", (C("ID", "int", False), C("NAME", "str255"), C("TENANTID"),
+                         C("TSERVER", "str255"), *_CFG), ["ID"], "cfg", etl=False, gsys=False),
+    _table("GC_ENDPOINT", (C("ID", "int", False), C("DN", "str255"), C("NAME", "str255"),
+                           C("SWITCHID"), C("TENANTID"), C("TYPE"), *_CFG), ["ID"], "cfg",
+           [("DN",)], etl=False, gsys=False),
+    _table("GC_AGENT", (C("ID", "int", False), C("EMPLOYEEID", "str255"), C("USERNAME", "str255"),
+                        C("FIRSTNAME", "str255"), C("LASTNAME", "str255"), C("ISAGENT", "smallint"),
+                        C("TENANTID"), *_CFG), ["ID"], "cfg", etl=False, gsys=False),
+    _table("GC_LOGIN", (C("ID", "int", False), C("LOGINCODE", "str255"), C("SWITCHID"),
+                        C("TENANTID"), *_CFG), ["ID"], "cfg", [("LOGINCODE",)], etl=False,
+           gsys=False),
+    _table("GC_PLACE", (C("ID", "int", False), C("NAME", "str255"), C("TENANTID"), *_CFG),
+           ["ID"], "cfg", etl=False, gsys=False),
+    _table("GC_GROUP", (C("ID", "int", False), C("NAME", "str255"), C("GROUPTYPE"),
+                        C("TENANTID"), *_CFG), ["ID"], "cfg", etl=False, gsys=False),
+    _table("GCX_GROUP_AGENT", (C("GROUPID", "int", False), C("AGENTID", "int", False), C("STATUS"),
+                               *_time("CREATED")), ["GROUPID", "AGENTID"], "cfg", etl=False,
+           gsys=False),
+    _table("GCX_GROUP_ENDPOINT", (C("GROUPID", "int", False), C("ENDPOINTID", "int", False),
+                                  C("STATUS"), *_time("CREATED")), ["GROUPID", "ENDPOINTID"], "cfg",
+           etl=False, gsys=False),
+    _table("GCX_AGENT_PLACE", (C("AGENTID", "int", False), C("PLACEID", "int", False),
+                               C("STATUS"), *_time("CREATED")), ["AGENTID", "PLACEID"], "cfg",
+           etl=False, gsys=False),
+    _table("GCX_ENDPOINT_PLACE", (C("ENDPOINTID", "int", False), C("PLACEID", "int", False),
+                                  C("STATUS"), *_time("CREATED")), ["ENDPOINTID", "PLACEID"],
+           "cfg", etl=False, gsys=False),
+    _table("GCX_AGENT_LOGIN", (C("AGENTID", "int", False), C("LOGINID", "int", False),
+                               C("STATUS"), *_time("CREATED")), ["AGENTID", "LOGINID"], "cfg",
+           etl=False, gsys=False),
+]:
+    TABLES[_t.name] = _t
+
+
+def table(name: str) -> Table:
+    return TABLES[name]

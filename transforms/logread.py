@@ -1,0 +1,195 @@
+"""Read a log file (plain or gzip) as chunks of decoded lines, with bounded memory.
+
+Each chunk is a Polars frame with one row per line (`line`, `line_no`, `recoded`). Chunks are cut
+at line boundaries, so no line is ever split; how many bytes a chunk holds bounds peak memory, not
+the size of the file.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+DEFAULT_CHUNK_BYTES = 48 * 1024 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+# Binary garbage test, run once per chunk on the raw bytes so that clean chunks skip it per line:
+# deleting every allowed byte leaves only control characters (much faster than a regex scan).
+ALLOWED_BYTES = b"\t\n\r" + bytes(range(32, 127)) + bytes(range(128, 256))
+
+
+class LogReadError(Exception):
+    """A file cannot be read at all (missing, unreadable, corrupt container)."""
+
+
+@dataclass
+class LineChunk:
+    lines: pl.DataFrame  # line: str, line_no: u32 (1-based), recoded: bool
+    first_line_no: int
+    is_last: bool
+    crlf_lines: int
+    recoded_lines: int
+    read_error: str | None = None
+    has_control_chars: bool = False
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str | None]]:
+    """Yield (bytes, error) blocks of the decompressed content.
+
+    gzip is decompressed with zlib directly so that a truncated or corrupt archive still yields
+    everything before the damage, followed by one block carrying the error text.
+    """
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise LogReadError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    with f:
+        head = f.read(2)
+        f.seek(0)
+        if head != GZIP_MAGIC:
+            while block := f.read(block_bytes):
+                yield block, None
+            return
+        inflater = zlib.decompressobj(wbits=47)  # 32 + 15: gzip header, max window
+        out = bytearray()
+        while True:
+            # Small raw reads so that damage loses at most 64 KB of compressed input.
+            raw = f.read(64 * 1024)
+            if not raw:
+                if not inflater.eof:
+                    out += inflater.flush()
+                    yield bytes(out), "truncated gzip stream (archive ends before its end marker)"
+                elif out:
+                    yield bytes(out), None
+                return
+            saved = inflater.copy()
+            try:
+                out += inflater.decompress(raw)
+            except zlib.error as exc:
+                out += _salvage(saved, raw)
+                yield bytes(out), f"corrupt gzip data: {exc}"
+                return
+            if inflater.eof:
+                # Another gzip member may follow (concatenated archives); anything else is junk.
+                member_end = f.tell() - len(inflater.unused_data)
+                f.seek(member_end)
+                nxt = f.read(2)
+                if nxt == GZIP_MAGIC:
+                    f.seek(member_end)
+                    inflater = zlib.decompressobj(wbits=47)
+                elif (nxt + f.read(4096)).strip(b"\0"):
+                    yield bytes(out), "trailing garbage after the gzip stream"
+                    return
+                else:
+                    f.seek(0, 2)
+            if len(out) >= block_bytes:
+                yield bytes(out), None
+                out = bytearray()
+
+
+def _salvage(inflater, raw: bytes) -> bytes:
+    """Decompress `raw` in small steps up to the damaged byte, keeping what came before it."""
+    good = bytearray()
+    for i in range(0, len(raw), 512):
+        try:
+            good += inflater.decompress(raw[i:i + 512])
+        except zlib.error:
+            break
+    return bytes(good)
+
+
+def decode_lines(data: bytes) -> tuple[pl.Series, pl.Series]:
+    """Split bytes into lines; UTF-8 fast path, per-line latin-1 fallback.
+
+    The slow path runs only for chunks that are not valid UTF-8 (legacy code pages in user data),
+    which is why a Python loop is acceptable there.
+    """
+    try:
+        lines = pl.read_lines(data).to_series()
+        return lines, _no_recode(lines.len())
+    except pl.exceptions.ComputeError:
+        pass
+    raw = data.split(b"\n")
+    if raw and raw[-1] == b"":
+        raw.pop()
+    texts: list[str] = []
+    recoded: list[bool] = []
+    for item in raw:
+        try:
+            texts.append(item.decode("utf-8"))
+            recoded.append(False)
+        except UnicodeDecodeError:
+            texts.append(item.decode("latin-1"))
+            recoded.append(True)
+    return pl.Series("line", texts, dtype=pl.String), pl.Series("recoded", recoded, dtype=pl.Boolean)
+
+
+def _no_recode(n: int) -> pl.Series:
+    return pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("recoded")
+
+
+def iter_line_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[LineChunk]:
+    """Yield the file's lines in chunks of about `chunk_bytes` bytes, cut at newlines.
+
+    The last chunk has `is_last` set; `read_error` on it says why reading stopped early.
+    """
+    next_line_no = 1
+    pending = b""
+    error: str | None = None
+    blocks = _iter_raw_blocks(path, chunk_bytes)
+    while True:
+        block, error = next(blocks, (b"", None))
+        eof = not block or error is not None
+        data = pending + block
+        if not eof:
+            cut = data.rfind(b"\n")
+            if cut < 0:  # one very long line: keep accumulating
+                pending = data
+                continue
+            pending, data = data[cut + 1:], data[: cut + 1]
+        chunk = _make_chunk(data, next_line_no, eof, error)
+        yield chunk
+        next_line_no += chunk.lines.height
+        if eof:
+            return
+
+
+def _make_chunk(data: bytes, first_line_no: int, is_last: bool, error: str | None) -> LineChunk:
+    if not data:
+        frame = pl.DataFrame(schema={"line": pl.String, "line_no": pl.UInt32, "recoded": pl.Boolean})
+        return LineChunk(frame, first_line_no, is_last, 0, 0, error)
+    lines, recoded = decode_lines(data)
+    n_crlf = data.count(b"\r\n")
+    if n_crlf:  # read_lines may or may not drop the CR; make sure it is gone
+        lines = lines.str.strip_suffix("\r")
+    n = lines.len()
+    frame = pl.DataFrame({
+        "line": lines,
+        "line_no": pl.int_range(first_line_no, first_line_no + n, dtype=pl.UInt32, eager=True),
+        "recoded": recoded,
+    })
+    has_control = bool(data.translate(None, ALLOWED_BYTES))
+    return LineChunk(frame, first_line_no, is_last, n_crlf, int(recoded.sum()), error, has_control)
+
+
+def read_head(path: Path, max_bytes: int = 64 * 1024) -> list[str]:
+    """The first lines of a file (for the header and for sniffing), decoded leniently."""
+    data = b""
+    for block, _error in _iter_raw_blocks(path, max_bytes):
+        data += block
+        if len(data) >= max_bytes or _error:
+            break
+    data = data[:max_bytes]
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    if len(data) == max_bytes:
+        lines = lines[:-1]  # last one may be cut
+    return [ln.rstrip("\r") for ln in lines]
