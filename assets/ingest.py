@@ -65,7 +65,7 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
         partitions_def=HOURLY,
         group_name=PARSED_GROUP,
         kinds={"polars", "parquet"},
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=24),
+        backfill_policy=dg.BackfillPolicy.single_run(),
         description=(f"Replica {replica!r}'s TLib events of one UTC hour (an event belongs to the "
                      "hour of its timestamp), with their KV pairs and the hour's standard log "
                      "events, as Parquet under the data folder."),

@@ -1,4 +1,5 @@
-"""Resources: where the logs and the data live (the IDB resource joins in the table issues)."""
+"""Resources: where the logs and the data live, the IDB, and the ICON configuration
+(configuration snapshot + options file)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project import settings
+from dagster_project.idb_store import IdbStore
+from transforms.config_snapshot import ConfigSnapshot, load_snapshot
+from transforms.gcc.build import GccOptions
+from transforms.options import IconOptions, load_options
 from transforms.parse import ParseOptions
 from transforms.segments import SegmentStore
 
 
 class LogStorage(dg.ConfigurableResource):
     """The raw log root (one folder per HA replica, or the files directly) and the data folder
-    that holds each replica's segment registry, parse cache and hourly parsed events."""
+    that holds each replica's segment registry, parse cache, hourly parsed events and role
+    outputs."""
 
     log_dir: str
     data_dir: str
@@ -29,12 +35,58 @@ class LogStorage(dg.ConfigurableResource):
         return SegmentStore(self.replica_root(replica), self.replica_data(replica))
 
     def parsed_dir(self, replica: str, partition_key: str) -> Path:
-        return self.replica_data(replica) / "parsed" / partition_key.replace(":", "")
+        return self.replica_data(replica) / "parsed" / _folder(partition_key)
+
+    def role_dir(self, replica: str, role: str, partition_key: str) -> Path:
+        return self.replica_data(replica) / "roles" / role / _folder(partition_key)
+
+    def reconciled_dir(self, role: str, partition_key: str) -> Path:
+        return Path(self.data_dir) / "reconciled" / role / _folder(partition_key)
 
     def parse_options(self) -> ParseOptions:
         return ParseOptions()
 
 
+def _folder(partition_key: str) -> str:
+    return partition_key.replace(":", "")
+
+
+class IconConfig(dg.ConfigurableResource):
+    """The configuration snapshot (DBIDs) and the ICON options file (docs/options.md)."""
+
+    snapshot: str = ""
+    options_file: str = ""
+
+    def snapshot_data(self) -> ConfigSnapshot:
+        return load_snapshot(self.snapshot or None)
+
+    def options(self) -> IconOptions:
+        return load_options(self.options_file or None)
+
+    def gcc_options(self) -> GccOptions:
+        o = self.options()
+        return GccOptions(delivered_flag=o.get("gts", "delivered-flag"),
+                          lookup_queue_on_ringing=o.get("gts", "lookup-queue-on-ringing"))
+
+
+class Idb(dg.ConfigurableResource):
+    """The Interaction Database (SQLAlchemy URL: SQLite file by default, PostgreSQL via
+    `postgresql+psycopg://…`)."""
+
+    url: str
+
+    def store(self) -> IdbStore:
+        store = IdbStore(self.url)
+        store.create_schema()
+        return store
+
+
 def default_resources() -> dict:
-    return {"logs": LogStorage(log_dir=str(settings.log_dir()), data_dir=str(settings.data_dir()),
-                               workers=settings.workers())}
+    options = settings.options_file()
+    return {
+        "logs": LogStorage(log_dir=str(settings.log_dir()), data_dir=str(settings.data_dir()),
+                           workers=settings.workers()),
+        "icon": IconConfig(snapshot=str(settings.config_snapshot()),
+                            options_file=str(options) if options else ""),
+        "idb": Idb(url=settings.idb_url()),
+    }

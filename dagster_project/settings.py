@@ -7,6 +7,7 @@
 | ICON_DATA_DIR | $ICON_HOME/data | segment registry, parse cache, hourly parsed events |
 | ICON_IDB_URL | sqlite:///$ICON_HOME/idb.sqlite | the Interaction Database (SQLAlchemy URL) |
 | ICON_CONFIG_SNAPSHOT | $ICON_LOG_DIR/../config.json | configuration snapshot (switches, DNs, agents…) |
+| ICON_OPTIONS | (none: defaults) | ICON options file (TOML, docs/options.md) |
 | ICON_REPLICAS | detected | comma-separated replica folder names (e.g. `a,b`) |
 | ICON_PARTITIONS_START | 2024-01-01-00:00 | first hourly partition (UTC) |
 | ICON_WORKERS | number of cores | parser processes |
@@ -38,6 +39,11 @@ def idb_url() -> str:
 
 def config_snapshot() -> Path:
     return Path(os.environ.get("ICON_CONFIG_SNAPSHOT") or log_dir().parent / "config.json").absolute()
+
+
+def options_file() -> Path | None:
+    value = os.environ.get("ICON_OPTIONS")
+    return Path(value).absolute() if value else None
 
 
 def partitions_start() -> str:
