@@ -7,32 +7,25 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import _preview, segments_key
-from assets.roles import role_key, write_staged
+from assets.roles import read_staged, role_key, write_staged
 from dagster_project.partitions import HOURLY
 from dagster_project.resources import IconConfig, Idb, LogStorage
 from transforms import dictionary
 from transforms.gcc.build import GCC_TABLES
+from transforms.gls.build import GLS_TABLES
+from transforms.gud.build import GUD_TABLES
 from transforms.idb_schema import table
 from transforms.timecodes import timecode_frame
 
 RECONCILE_GROUP = "ha_reconciliation"
 IDB_GROUP = "idb"
 RECONCILED_KEY = dg.AssetKey(["ha", "reconciled"])
-ROLES = ["gcc"]
-# tables written by entity (the others are reference tables, replaced or upserted)
-ENTITY_TABLES = {name: [name for name in names if table(name).has_etl_columns]
-                 for name, names in {"gcc": GCC_TABLES}.items()}
+ROLE_TABLES = {"gcc": GCC_TABLES, "gls": GLS_TABLES, "gud": GUD_TABLES}
+ROLES = list(ROLE_TABLES)
 
 
 def idb_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["idb", name])
-
-
-def read_staged(folder: Path) -> tuple[dict[str, pl.DataFrame], pl.DataFrame] | None:
-    if not (folder / "status.parquet").exists():
-        return None
-    tables = {p.stem: pl.read_parquet(p) for p in sorted((folder / "tables").glob("*.parquet"))}
-    return tables, pl.read_parquet(folder / "status.parquet")
 
 
 def reconcile(staged: dict[str, tuple[dict[str, pl.DataFrame], pl.DataFrame]]
@@ -92,43 +85,6 @@ def build_idb_assets(replicas: list[str]) -> list:
                     counts[f"entities_from_{r}"] = counts.get(f"entities_from_{r}", 0) + n
         return dg.MaterializeResult(metadata={**counts, "partitions": len(context.partition_keys)})
 
-    @dg.multi_asset(
-        specs=[dg.AssetSpec(idb_key(name), deps=[RECONCILED_KEY], group_name=IDB_GROUP,
-                            kinds={"sqlite", "postgres"}, description=table(name).description)
-               for name in GCC_TABLES],
-        partitions_def=HOURLY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        can_subset=False,
-        name="idb_gcc",
-    )
-    def idb_gcc(context: dg.AssetExecutionContext, logs: LogStorage, idb: Idb):
-        store = idb.store()
-        rows: dict[str, int] = {}
-        over: dict[str, int] = {}
-        for part in context.partition_keys:
-            staged = read_staged(logs.reconciled_dir("gcc", part))
-            if staged is None:
-                raise FileNotFoundError(f"no reconciled gcc output for {part}: materialize "
-                                        f"{RECONCILED_KEY.to_user_string()} first")
-            tables, status = staged
-            frames = {n: tables.get(n, table(n).empty()) for n in ENTITY_TABLES["gcc"]}
-            report = store.write_entities(frames, status["entity"].to_list(), part)
-            store.upsert("GSYS_DNPREMOTELOCATION", tables.get("GSYS_DNPREMOTELOCATION",
-                                                              table("GSYS_DNPREMOTELOCATION").empty()))
-            for n, k in report.rows.items():
-                rows[n] = rows.get(n, 0) + k
-            for n, k in report.over_length.items():
-                over[n] = over.get(n, 0) + k
-            context.log.info(f"IDB gcc {part}: {sum(report.rows.values()):,} rows, "
-                             f"{report.skipped_entities} entities left to later hours")
-        for name in GCC_TABLES:
-            meta = {"rows_written": rows.get(name, 0), "rows_in_table": store.count(name),
-                    "partitions": len(context.partition_keys)}
-            flagged = {k: v for k, v in over.items() if k.startswith(name + ".")}
-            if flagged:
-                meta["values_longer_than_idb_column"] = dg.MetadataValue.json(flagged)
-            yield dg.MaterializeResult(asset_key=idb_key(name), metadata=meta)
-
     @dg.asset(
         key=idb_key("reference"),
         deps=[segments_key(r) for r in replicas],
@@ -155,4 +111,51 @@ def build_idb_assets(replicas: list[str]) -> list:
             "timecodes": store.count("G_TIMECODE"),
             "dictionary": dg.MetadataValue.md(_preview(frames["G_DICT_TYPE"], 40))})
 
-    return [reconciled, idb_gcc, reference]
+    return [reconciled, *[idb_writer(role) for role in ROLES], reference]
+
+
+def idb_writer(role: str) -> dg.AssetsDefinition:
+    """One IDB asset per table of a role, written together per hour: entity tables replace the
+    hour's entities (docs/architecture.md), the few tables without entities are upserted."""
+    names = ROLE_TABLES[role]
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(idb_key(name), deps=[RECONCILED_KEY], group_name=IDB_GROUP,
+                            kinds={"sqlite", "postgres"}, description=table(name).description)
+               for name in names],
+        partitions_def=HOURLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=False,
+        name=f"idb_{role}",
+    )
+    def write(context: dg.AssetExecutionContext, logs: LogStorage, idb: Idb):
+        store = idb.store()
+        rows: dict[str, int] = {}
+        over: dict[str, int] = {}
+        for part in context.partition_keys:
+            staged = read_staged(logs.reconciled_dir(role, part))
+            if staged is None:
+                raise FileNotFoundError(f"no reconciled {role} output for {part}: materialize "
+                                        f"{RECONCILED_KEY.to_user_string()} first")
+            tables, status = staged
+            frames = {n: tables.get(n, table(n).empty()) for n in names}
+            by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
+            report = store.write_entities(by_entity, status["entity"].to_list(), part)
+            for n, f in frames.items():
+                if n not in by_entity:
+                    store.upsert(n, f)
+            for n, k in report.rows.items():
+                rows[n] = rows.get(n, 0) + k
+            for n, k in report.over_length.items():
+                over[n] = over.get(n, 0) + k
+            context.log.info(f"IDB {role} {part}: {sum(report.rows.values()):,} rows, "
+                             f"{report.skipped_entities} entities left to later hours")
+        for name in names:
+            meta = {"rows_written": rows.get(name, 0), "rows_in_table": store.count(name),
+                    "partitions": len(context.partition_keys)}
+            flagged = {k: v for k, v in over.items() if k.startswith(name + ".")}
+            if flagged:
+                meta["values_longer_than_idb_column"] = dg.MetadataValue.json(flagged)
+            yield dg.MaterializeResult(asset_key=idb_key(name), metadata=meta)
+
+    return write

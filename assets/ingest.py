@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.partitions import HOURLY
-from dagster_project.resources import LogStorage
+from dagster_project.resources import IconConfig, LogStorage
 
 RAW_GROUP = "raw_logs"
 PARSED_GROUP = "parsed_events"
@@ -38,9 +38,11 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
                      "New or changed segments are parsed into a per-segment cache; copies of a "
                      "segment are flagged as duplicates and parsed once."),
     )
-    def log_segments(context: dg.AssetExecutionContext, logs: LogStorage) -> dg.MaterializeResult:
+    def log_segments(context: dg.AssetExecutionContext, logs: LogStorage,
+                     icon: IconConfig) -> dg.MaterializeResult:
         store = logs.segments(replica)
-        result = store.refresh(logs.parse_options(), logs.workers, progress=context.log.info)
+        options = logs.parse_options(redact_keys=icon.masked_keys())
+        result = store.refresh(options, logs.workers, progress=context.log.info)
         reg = result.registry
         live = reg.filter(pl.col("duplicate_of").is_null())
         first, last = live["first_ts"].min(), live["last_ts"].max()

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/simulate_bench.py                       # bep300, busy hour, 1 h
     .venv/bin/python bench/simulate_bench.py --profile small --hours 3 --start 2026-03-09T22:00:00Z
+    .venv/bin/python bench/simulate_bench.py --hours 24 --start 2026-03-09T23:00:00Z   # a whole day
+    .venv/bin/python bench/simulate_bench.py --hours 3 --replicas 2 --faults default  # with faults
 """
 
 from __future__ import annotations
@@ -26,21 +28,29 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--replicas", type=int, default=1)
+    ap.add_argument("--faults", default=None, help="fault spec or set name (docs/simulator.md)")
     ap.add_argument("--out", default=None, help="keep the output here (default: temp dir, removed)")
     args = ap.parse_args()
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="simbench-"))
     try:
         t0 = time.perf_counter()
         s = simulate(out, profile=args.profile, start=args.start, hours=args.hours, seed=args.seed,
-                     replicas=args.replicas, progress=lambda line: print("  " + line, flush=True))
+                     replicas=args.replicas, progress=lambda line: print("  " + line, flush=True),
+                     faults=args.faults)
         dt = time.perf_counter() - t0
     finally:
         if not args.out:
             shutil.rmtree(out, ignore_errors=True)
     mb = s["log_bytes"] / 1e6
     events = sum(v["events"] for v in s["switches"].values())
-    print(f"profile={args.profile} start={args.start} hours={args.hours:g} replicas={args.replicas}")
+    print(f"profile={args.profile} start={args.start} hours={args.hours:g} replicas={args.replicas}"
+          f" faults={args.faults}")
     print(f"calls={s['calls']:,} events={events:,} log files={s['log_files']} sessions={s['sessions']}")
+    inbound = sum(v for k, v in s["customer_calls_by_scenario"].items()
+                  if k not in ("outbound", "internal"))
+    print(f"customer calls={sum(s['customer_calls_by_scenario'].values()):,} inbound={inbound:,} "
+          f"abandoned in queue={s['outcomes']['abandoned_in_queue']:,} "
+          f"({s['outcomes']['abandoned_in_queue'] / max(1, inbound):.1%} of inbound)")
     print(f"elapsed {dt:.2f} s = {dt / args.hours:.2f} s per simulated hour")
     print(f"written {mb:.1f} MB of log, {mb / dt:.1f} MB/s")
 

@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 
+# options (and attached-data spec) the demo runs with: examples/ of the source checkout
+EXAMPLE_OPTIONS = Path(__file__).resolve().parents[1] / "examples" / "icon-options.toml"
+
+
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -18,7 +22,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from simulator import simulate
 
     summary = simulate(args.out, profile=args.profile, start=args.start, hours=args.hours,
-                       seed=args.seed, replicas=args.replicas, progress=_err)
+                       seed=args.seed, replicas=args.replicas, progress=_err, faults=args.faults)
     print(json.dumps(summary, default=str))
     return 0
 
@@ -48,6 +52,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             simulate(demo, profile="small", hours=args.hours, seed=args.seed, progress=_err)
         os.environ["ICON_LOG_DIR"] = str(logs)
         os.environ.setdefault("ICON_CONFIG_SNAPSHOT", str(demo / "config.json"))
+        if EXAMPLE_OPTIONS.exists():
+            os.environ.setdefault("ICON_OPTIONS", str(EXAMPLE_OPTIONS))
     return _run_everything(args)
 
 
@@ -69,6 +75,19 @@ def _run_everything(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from dagster_project import settings
+    from dagster_project.explain import ExplainError, explain
+
+    try:
+        explain(args.call_uuid, args.idb or settings.idb_url(),
+                Path(args.data) if args.data else settings.data_dir())
+    except ExplainError as exc:
+        _err(f"icon-etl explain: {exc}")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="icon-etl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -80,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hours", type=float, default=3)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--replicas", type=int, default=1, choices=[1, 2])
+    s.add_argument("--faults", default=None,
+                   help="HA faults in single replicas' logs: a set (default, both_gap) or a spec "
+                        "such as 'gap:a:north@1h10m+10m; skew:b:south=+2s' (docs/simulator.md)")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("parse", help="parse log files or folders into Parquet")
@@ -97,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hours", type=float, default=3)
     s.add_argument("--seed", type=int, default=7)
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("explain", help="a call's log events beside the IDB rows they produced")
+    s.add_argument("call_uuid", metavar="CALLUUID")
+    s.add_argument("--idb", help="IDB SQLAlchemy URL (default: ICON_IDB_URL or the demo's SQLite)")
+    s.add_argument("--data", help="data folder with the parse cache (default: ICON_DATA_DIR)")
+    s.set_defaults(func=cmd_explain)
     return p
 
 

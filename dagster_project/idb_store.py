@@ -96,8 +96,22 @@ class IdbStore:
             raise IdbError(f"IDB {redact_url(self.url)}: {exc.orig or exc}") from exc
 
     def create_schema(self) -> None:
-        with self.begin() as conn:
-            METADATA.create_all(conn, checkfirst=True)
+        """Create the tables that are missing. SQLAlchemy's own check looks for the quoted
+        upper-case names, which PostgreSQL folded to lower case, so existence is checked here;
+        concurrent writers (steps of one run) are serialized by an advisory lock."""
+        for attempt in range(2):
+            try:
+                with self.begin() as conn:
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
+                    existing = {n.lower() for n in sa.inspect(conn).get_table_names()}
+                    missing = [t for t in METADATA.sorted_tables if t.name.lower() not in existing]
+                    METADATA.create_all(conn, tables=missing, checkfirst=False)
+                return
+            except (sa.exc.ProgrammingError, IdbError) as exc:
+                # created by another writer meanwhile (SQLite has no advisory lock): look again
+                if attempt or "already exists" not in str(exc):
+                    raise
 
     def drop_schema(self) -> None:
         with self.begin() as conn:

@@ -11,6 +11,7 @@ from dagster_project import settings
 from dagster_project.idb_store import IdbStore
 from transforms.config_snapshot import ConfigSnapshot, load_snapshot
 from transforms.gcc.build import GccOptions
+from transforms.gud.spec import AdataSpec, spec_from_options
 from transforms.options import IconOptions, load_options
 from transforms.parse import ParseOptions
 from transforms.segments import SegmentStore
@@ -43,8 +44,8 @@ class LogStorage(dg.ConfigurableResource):
     def reconciled_dir(self, role: str, partition_key: str) -> Path:
         return Path(self.data_dir) / "reconciled" / role / _folder(partition_key)
 
-    def parse_options(self) -> ParseOptions:
-        return ParseOptions()
+    def parse_options(self, redact_keys: frozenset[str] = frozenset()) -> ParseOptions:
+        return ParseOptions(redact_keys=redact_keys)
 
 
 def _folder(partition_key: str) -> str:
@@ -62,6 +63,14 @@ class IconConfig(dg.ConfigurableResource):
 
     def options(self) -> IconOptions:
         return load_options(self.options_file or None)
+
+    def adata_spec(self) -> AdataSpec:
+        return spec_from_options(self.options())
+
+    def masked_keys(self) -> frozenset[str]:
+        """KV keys whose values are never printed: the spec's secure keys and `mask-keys`."""
+        extra = {k.strip() for k in self.options().get("icon-etl", "mask-keys").split(",") if k.strip()}
+        return self.adata_spec().secure_keys | frozenset(extra)
 
     def gcc_options(self) -> GccOptions:
         o = self.options()

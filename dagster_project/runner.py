@@ -61,7 +61,7 @@ def data_span(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[datet
 
 def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
             partition_keys: list[str] | None = None,
-            progress: Callable[[str], None] = print) -> dict:
+            progress: Callable[[str], None] = print, hours_per_run: int = HOURS_PER_RUN) -> dict:
     """Materialize unpartitioned assets, then every partition (all hours with data by default)."""
     graph = defs.resolve_asset_graph()
     all_assets = list(defs.assets or [])
@@ -87,8 +87,8 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
         return summary
     progress(f"processing {len(partition_keys)} hourly partitions "
              f"{partition_keys[0]} .. {partition_keys[-1]}")
-    for i in range(0, len(partition_keys), HOURS_PER_RUN):
-        chunk = partition_keys[i:i + HOURS_PER_RUN]
+    for i in range(0, len(partition_keys), hours_per_run):
+        chunk = partition_keys[i:i + hours_per_run]
         result = dg.materialize(all_assets, selection=partitioned, instance=instance,
                                 resources=resources, raise_on_error=False, run_config=QUIET,
                                 tags={RANGE_START: chunk[0], RANGE_END: chunk[-1]})

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 from . import tlib
 from .clock import TPS, seconds
+from .profiles import GROUP_SHARES
 from .topology import CUSTOM_STATE_CODES, Agent
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .profiles import Profile
     from .sim import Simulation
 
 OUT, LOGIN, NOTREADY, READY, ACW = "out", "login", "notready", "ready", "acw"
@@ -27,6 +29,88 @@ BREAKS = (("Break", 0.50, 600.0), ("Lunch", 0.20, 1800.0), ("Training", 0.15, 12
           ("Meeting", 0.15, 900.0))
 HARDWARE_REASON = "22"
 FOCUS_APPS = ("CRM", "Email", "Knowledge", "Browser")
+
+
+def _shift_kernel(shift_hours: float) -> list[float]:
+    """Expected share of local hour h + k that a shift starting at h + U(0, 1) h covers."""
+    n = 200                                    # midpoint rule over the start minute
+    span = int(shift_hours) + 2
+    cover = [0.0] * span
+    for i in range(n):
+        u = (i + 0.5) / n
+        for k in range(span):
+            cover[k] += max(0.0, min(k + 1.0, u + shift_hours) - max(float(k), u)) / n
+    return [round(c, 6) for c in cover if c > 0]
+
+
+def shift_plan(p: "Profile", share: float, agents: int) -> list[int]:
+    """Local start hour of each agent's daily shift ("curve" staffing) for a team that takes
+    ``share`` of all calls, sorted.
+
+    The day curve gives the team's offered load per local hour in Erlangs,
+    R = share × calls/h × AHT / 3600 with AHT = talk + ACW + 30 s (ringing, consults, the
+    ACW floor); the wanted staff is
+    R + 1.5 √R (square-root staffing: small night teams need relatively more slack), scaled to
+    the agent-hours the team has (agents × shift_hours). Shifts are placed one by one in the
+    start hour that covers most of what is still missing (ties: the earlier hour), then single
+    shifts are moved to another start hour while that brings the cover closer to what is
+    wanted (least squares relative to the wanted staff). Plain arithmetic, no random numbers.
+    """
+    aht = p.talk_mean_s + p.acw_mean_s + 30.0
+    load = [max(0.0, c) * share * aht / 3600.0 for c in p.calls_per_hour]
+    want = [r + 1.5 * r ** 0.5 for r in load]
+    total = sum(want)
+    if total <= 0:
+        want, total = [1.0] * 24, 24.0
+    want = [w * agents * p.shift_hours / total for w in want]
+    kernel = _shift_kernel(p.shift_hours)
+    cover = [0.0] * 24
+    count = [0] * 24
+    for _ in range(agents):
+        best, gain = 0, -1.0
+        for h in range(24):
+            g = sum(min(k, max(0.0, want[(h + i) % 24] - cover[(h + i) % 24]))
+                    for i, k in enumerate(kernel))
+            if g > gain + 1e-9:
+                best, gain = h, g
+        _add(cover, kernel, best, 1)
+        count[best] += 1
+    # then move single shifts while that lowers sum((cover - want)^2 / want)
+    weight = [1.0 / max(w, 0.5) for w in want]
+
+    def cost() -> float:
+        return sum((c - w) ** 2 * x for c, w, x in zip(cover, want, weight))
+
+    current = cost()
+    for _ in range(20 * agents):
+        move, best = None, current - 1e-9
+        for a in range(24):
+            if not count[a]:
+                continue
+            _add(cover, kernel, a, -1)
+            for b in range(24):
+                if b == a:
+                    continue
+                _add(cover, kernel, b, 1)
+                c = cost()
+                if c < best:
+                    move, best = (a, b), c
+                _add(cover, kernel, b, -1)
+            _add(cover, kernel, a, 1)
+        if move is None:
+            break
+        a, b = move
+        _add(cover, kernel, a, -1)
+        _add(cover, kernel, b, 1)
+        count[a] -= 1
+        count[b] += 1
+        current = best
+    return [h for h in range(24) for _ in range(count[h])]
+
+
+def _add(cover: list[float], kernel: list[float], h: int, sign: int) -> None:
+    for i, k in enumerate(kernel):
+        cover[(h + i) % 24] += sign * k
 
 
 class AgentDesk:
@@ -42,6 +126,17 @@ class AgentDesk:
         """Schedule the first login of every agent (and, with shifts, every later one)."""
         sim, rng, p = self.sim, self.rng, self.p
         start, end = sim.start, sim.end
+        starts: dict = {}
+        if p.staffing == "curve":
+            # each agent group is staffed for its own share of the calls, so that a small
+            # night team still has somebody of every skill
+            for site in sim.topo.sites:
+                share = p.south_share if site.key == "south" else 1.0 - p.south_share
+                shares = GROUP_SHARES[:len(site.groups)] if len(site.groups) > 1 else (1.0,)
+                for g, gs in zip(site.groups, shares):
+                    hours = shift_plan(p, share * gs / sum(shares), len(g.agents))
+                    rng.shuffle(hours)
+                    starts.update(zip(g.agents, hours))
         for a in sim.topo.agents:
             if p.staffing == "all":
                 # a T-Server that just started: everybody (re)logs in within the first minutes
@@ -51,16 +146,13 @@ class AgentDesk:
                     shift = end - login + 3600 * TPS   # every group keeps one agent all along
                 self.engine.at(login, self.login, a, login + shift)
                 continue
-            # shifts in the site's local time; a start hour is weighted by the load its shift
-            # would cover, so that staffing follows the day curve
+            # one shift a day in the site's local time, always starting in the same hour
+            # (`shift_plan`: the start hours cover the day curve); the minute varies per day
             off = a.site.utc_offset_s * TPS
-            span = max(1, int(round(p.shift_hours)))
-            weights = [sum(p.calls_per_hour[(h + i) % 24] for i in range(span)) ** 4 + 1e-6
-                       for h in range(24)]
+            h = starts[a]
             day0 = (start + off) // (86400 * TPS) - 1
             day1 = (end + off) // (86400 * TPS)
             for day in range(day0, day1 + 1):
-                h = rng.choices(range(24), weights)[0]
                 s = day * 86400 * TPS - off + seconds(h * 3600 + rng.uniform(0, 3600))
                 e = s + seconds(p.shift_hours * 3600 + rng.uniform(-900, 900))
                 if e <= start or s >= end:

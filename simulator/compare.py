@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -25,6 +25,20 @@ def _ms(text: str | None) -> datetime | None:
         return None
     t = datetime.fromisoformat(text).replace(tzinfo=None)
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def load_window(log_dir: Path, data_dir: Path, replica: str = "a", workers: int = 1):
+    """Every event of a folder of logs as one window (registry + parse cache under `data_dir`),
+    the input `build_gcc`/`build_gud` take in the pipeline, without the hourly split."""
+    from transforms.carry import Window, with_sources
+    from transforms.segments import SegmentStore
+
+    store = SegmentStore(Path(log_dir), Path(data_dir))
+    registry = store.refresh(workers=workers).registry
+    frames = store.slice_hour(datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+    if not frames:
+        return Window.empty()
+    return Window(with_sources(frames["events"], registry, replica), frames["kvpairs"])
 
 
 def load_truth_calls(truth_dir: Path) -> list[dict]:
@@ -156,3 +170,218 @@ def _compare_party(t: Tally, want: dict, got: dict, where: str) -> None:
     t.check("party releasing party (G_PARTY_STAT.GSYS_EXT_INT1)", want["releasing_party"],
             got["releasing_party"], where)
     t.check("party moved to (transfer/conference)", want["moved_to"], got["moved_to"], where)
+
+
+def final_user_data(tables: dict[str, pl.DataFrame]) -> dict[str, dict[str, str]]:
+    """Each call's attached data at its end, folded from the UserData history rows (public and
+    secure; needs history `all` or `last` for every key)."""
+    from transforms.dictionary import UserDataChange, UserDataSource
+
+    rows = pl.concat([tables[n] for n in ("G_USERDATA_HISTORY", "G_SECURE_USERDATA_HISTORY")])
+    last = (rows.filter(pl.col("SOURCE") == int(UserDataSource.USERDATA))
+            .sort("CALLID", "ADDED", "CSEQ", "ID")
+            .group_by("CALLID", "KEYNAME", maintain_order=True).agg(pl.all().last())
+            .filter(pl.col("CHANGETYPE") != int(UserDataChange.DELETE)))
+    out: dict[str, dict[str, str]] = {}
+    for call, key, value in last.select("CALLID", "KEYNAME", "VALUE").iter_rows():
+        out.setdefault(call, {})[key] = value
+    return out
+
+
+def compare_user_data(tables: dict[str, pl.DataFrame], truth: list[dict],
+                      secure_keys: frozenset[str] = frozenset()) -> dict:
+    """Final attached data per call against the truth's `final_user_data` (KV-list values are not
+    stored: semantics.md §9), and secure keys only in the secure table."""
+    t = Tally()
+    ours = final_user_data(tables)
+    for c in truth:
+        want = {k: v for k, v in (c.get("final_user_data") or {}).items() if not isinstance(v, dict)}
+        got = ours.get(c["call_uuid"], {})
+        t.check("final attached data of the call", want, got, c["call_uuid"])
+    public = tables["G_USERDATA_HISTORY"]
+    if secure_keys:
+        leaked = public.filter(pl.col("KEYNAME").is_in(list(secure_keys)))
+        t.check("secure keys absent from G_USERDATA_HISTORY", 0, leaked.height, "G_USERDATA_HISTORY")
+    return t.report()
+
+
+# -- agent login sessions and states (gls) --------------------------------------------------------
+
+AGENT_STATE_NAMES = {1: "login", 2: "notready", 3: "ready", 4: "acw"}
+
+
+def compare_agents(tables: dict[str, pl.DataFrame], truth_dir: Path) -> dict:
+    """Per-check agreement of the gls tables with `truth/agents.jsonl`: sessions (agent, DNs,
+    login, logout), agent-state intervals per DN (state, workmode, start, end), the reasons active
+    in each truth interval and the reason-code rows, DND intervals and busy intervals (call
+    connected / disconnected records), at millisecond precision."""
+    with open(Path(truth_dir) / "agents.jsonl") as f:
+        truth = [json.loads(line) for line in f]
+    t = Tally()
+    sessions = {(r["ETL_LOGIN_CODE"], r["CREATED"]): r
+                for r in tables["G_LOGIN_SESSION"].iter_rows(named=True)}
+    wanted = {(s["agent"], _ms(s["login"])): s for s in truth}
+    t.check("sessions: same set of (agent, login)", sorted(wanted), sorted(sessions),
+            "G_LOGIN_SESSION")
+    dns = _agent_session_dns(tables["GX_SESSION_ENDPOINT"])
+    hist = _agent_history(tables["G_AGENT_STATE_HISTORY"])
+    codes = _agent_codes(tables)
+    dnd = _agent_rows(tables["G_DND_HISTORY"], "LOGINSESSIONID",
+                      lambda r: (r["ETL_DN"], r["CREATED"], r["TERMINATED"]))
+    for key, s in wanted.items():
+        row = sessions.get(key)
+        if row is None:
+            continue
+        sid, where = row["LOGINSESSIONID"], f"{s['agent']} {s['login']}"
+        t.check("session DNs", s["dns"], dns.get(sid, []), where)
+        t.check("session logout", _ms(s["logout"]), row["TERMINATED"], where)
+        t.check("session open at end of data", s["logout"] is None, row["STATE"] == 1, where)
+        records = hist.get(sid, {})
+        for dn in s["dns"]:
+            want = _truth_state_intervals([x for x in s["states"] if x["dn"] == dn])
+            got = _idb_state_intervals(records.get(dn, []))
+            t.check("state intervals per DN (count)", len(want), len(got), f"{where} {dn}")
+            for n, (w, g) in enumerate(zip(want, got)):
+                at = f"{where} {dn} interval {n + 1} ({w[0]} from {w[2]})"
+                t.check("state interval state", w[0], g[0], at)
+                t.check("state interval workmode", w[1], g[1], at)
+                t.check("state interval start", w[2], g[2], at)
+                t.check("state interval end", w[3], g[3], at)
+        ours = codes.get(sid, [])
+        for iv in s["states"]:
+            start, end = _ms(iv["start"]), _ms(iv["end"])
+            active = [c for c in ours if c[0] == iv["dn"] and c[4] <= start
+                      and (c[5] is None or (end is not None and c[5] >= end))]
+            at = f"{where} {iv['dn']} {iv['state']} from {iv['start']}"
+            t.check("state reasons (software)", iv["reasons"],
+                    {c[2]: c[3] for c in active if c[1] == 0}, at)
+            hw = [c[3] for c in active if c[1] == 1]
+            t.check("state hardware reason", iv["hardware_reason"], hw[0] if hw else None, at)
+        want_codes = _truth_reason_rows(s["states"])
+        t.check("reason code rows (count)", len(want_codes), len(ours), where)
+        have = set(ours)
+        for c in want_codes:
+            t.check("reason code row (dn, hwflag, key, value, created, terminated)", True,
+                    c in have, f"{where} {c}")
+        want_dnd = sorted((d["dn"], _ms(d["on"]), _ms(d["off"])) for d in s["dnd"])
+        got_dnd = sorted(dnd.get(sid, []), key=lambda x: (x[0], x[1]))
+        t.check("DND intervals (count)", len(want_dnd), len(got_dnd), where)
+        for w, g in zip(want_dnd, got_dnd):
+            t.check("DND interval (dn, on, off)", w, g, f"{where} {w[0]} {w[1]}")
+        want_busy = sorted((b["dn"], b["call_uuid"], _ms(b["start"]), _ms(b["end"]))
+                           for b in s["busy"])
+        got_busy = sorted(_idb_busy(records))
+        t.check("busy intervals (count)", len(want_busy), len(got_busy), where)
+        for w, g in zip(want_busy, got_busy):
+            t.check("busy interval (dn, call, connected, disconnected)", w, g,
+                    f"{where} {w[0]} {w[1]}")
+    return t.report()
+
+
+def _agent_rows(frame: pl.DataFrame, by: str, pick) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in frame.iter_rows(named=True):
+        out.setdefault(r[by], []).append(pick(r))
+    return out
+
+
+def _agent_session_dns(endpoints: pl.DataFrame) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for sid, dn in endpoints.sort("LOGINSESSIONID", "CREATED", "ETL_DN") \
+            .select("LOGINSESSIONID", "ETL_DN").iter_rows():
+        if dn not in out.setdefault(sid, []):
+            out[sid].append(dn)
+    return out
+
+
+def _agent_history(history: pl.DataFrame) -> dict[str, dict[str, list[dict]]]:
+    out: dict[str, dict[str, list[dict]]] = {}
+    for r in history.sort("LOGINSESSIONID", "ETL_DN", "SEQ").iter_rows(named=True):
+        out.setdefault(r["LOGINSESSIONID"], {}).setdefault(r["ETL_DN"], []).append(r)
+    return out
+
+
+def _agent_codes(tables: dict[str, pl.DataFrame]) -> dict[str, list[tuple]]:
+    rows = pl.concat([tables["G_AGENT_STATE_RC"], tables["G_AGENT_STATE_RC_A"]])
+    return _agent_rows(rows, "SESSIONID", lambda r: (r["ETL_DN"], r["HWFLAG"], r["KEYNAME"],
+                                                     r["VALUE"], r["CREATED"], r["TERMINATED"]))
+
+
+def _truth_state_intervals(states: list[dict]) -> list[tuple]:
+    """(state, workmode, start, end): a self-transition (same state and workmode, e.g. the
+    hardware reason) continues the interval."""
+    out: list[list] = []
+    for x in states:
+        start, end = _ms(x["start"]), _ms(x["end"])
+        if out and out[-1][0] == x["state"] and out[-1][1] == x["workmode"] and out[-1][3] == start:
+            out[-1][3] = end
+        else:
+            out.append([x["state"], x["workmode"], start, end])
+    return [tuple(x) for x in out]
+
+
+def _idb_state_intervals(records: list[dict]) -> list[tuple]:
+    """The agent's own state (busy is a separate dimension: the state pending while busy) from a
+    DN's G_AGENT_STATE_HISTORY records, as intervals (state, workmode, start, end)."""
+    from transforms.gls.enums import AgentState
+
+    out: list[list] = []
+    for r in records:
+        own = r["PENDINGSTATE"] if r["STATE"] == int(AgentState.BUSY) else r["STATE"]
+        if own is None:
+            continue
+        cur = (AGENT_STATE_NAMES.get(own), r["WORKMODE"]) if own != 0 else None
+        if out and out[-1][3] is None and (out[-1][0], out[-1][1]) == cur:
+            continue
+        if out and out[-1][3] is None:
+            out[-1][3] = r["ADDED"]
+        if cur is not None:
+            out.append([cur[0], cur[1], r["ADDED"], None])
+    return [tuple(x) for x in out]
+
+
+def _truth_reason_rows(states: list[dict]) -> list[tuple]:
+    """The reason-code rows the truth implies: (dn, hwflag, key, value, created, terminated); a
+    code repeated by a self-transition continues, any state change closes it."""
+    open_: dict[tuple, list] = {}
+    rows: list[list] = []
+    last: dict[str, dict] = {}
+    for x in states:
+        dn, start = x["dn"], _ms(x["start"])
+        prev = last.get(dn)
+        same_state = prev is not None and prev["state"] == x["state"] \
+            and prev["workmode"] == x["workmode"] and _ms(prev["end"]) == start
+        now = {(0, k, str(v)) for k, v in x["reasons"].items()}
+        if x["hardware_reason"] is not None:
+            now.add((1, "ReasonCode", str(x["hardware_reason"])))
+        for code in [c for c in open_ if c[0] == dn]:
+            if not (same_state and code[1:] in now):
+                open_.pop(code)
+        for code in now:
+            if (dn, *code) not in open_:
+                row = [dn, *code, start, None]
+                rows.append(row)
+                open_[(dn, *code)] = row
+        for code in [c for c in open_ if c[0] == dn]:
+            open_[code][5] = _ms(x["end"])
+        last[dn] = x
+    return [tuple(r) for r in rows]
+
+
+def _idb_busy(records: dict[str, list[dict]]) -> list[tuple]:
+    """(dn, call, connected, disconnected) from the call connected (8) / disconnected (9)
+    records: the k-th disconnect of a call on a DN closes its k-th connect."""
+    from transforms.gls.enums import StateRecordType
+
+    out = []
+    for dn, recs in records.items():
+        opened: dict[str, list] = {}
+        for r in recs:
+            if r["TYPE"] == int(StateRecordType.CALL_CONNECTED):
+                opened.setdefault(r["CALLID"], []).append([dn, r["CALLID"], r["ADDED"], None])
+                out.append(opened[r["CALLID"]][-1])
+            elif r["TYPE"] == int(StateRecordType.CALL_DISCONNECTED):
+                pending = [x for x in opened.get(r["CALLID"], []) if x[3] is None]
+                if pending:
+                    pending[0][3] = r["ADDED"]
+    return [tuple(x) for x in out]

@@ -7,12 +7,16 @@ finished text to each replica's ``SegmentWriter``, which only decides where segm
 and writes headers. Replica ``b`` of an HA pair therefore carries the very same events
 (same sequence numbers and times) but rolls at other points.
 
-Fault seam (for the later fault-injection task): ``SegmentWriter.fault`` may be set to a
-callable ``fault(writer, tick, seq, text) -> str | None``. It sees every entry before it is
-written to that replica (``seq`` is the event sequence number, None for non-event lines) and
-returns the text to write instead (``""`` or None drops it; extra lines may be prepended,
-e.g. an ``EventLinkDisconnected``). A restart or switchover is a new ``SegmentWriter.restart``
-call (fresh process start time, fresh first segment). Nothing here injects faults today.
+Faults (``simulator/faults.py``): a writer with a ``view`` (a ``faults.ReplicaView``) gets
+every entry in structured form instead (``view.entry(tick, kind, seq, payload)``); the view
+drops, injects, renumbers and re-renders (clock skew) for that replica only, and calls
+``write`` itself. ``SegmentWriter.skew`` shifts the times of headers and file names. Writers
+without a view take the shared, rendered-once text, so a run without faults is unchanged.
+
+A lower-level seam stays available for ad-hoc experiments: ``SegmentWriter.fault`` may be set
+to a callable ``fault(writer, tick, seq, text) -> str | None`` that sees every entry text
+before it is written (``seq`` is the event sequence number, None for non-event lines) and
+returns the text to write instead (``""`` or None drops it). The built-in faults do not use it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,23 @@ from . import tlib
 from .clock import TPMS, TPS, SiteClock, running_time, utc_iso_ms, utc_iso_s
 
 FaultHook = Callable[["SegmentWriter", int, "int | None", str], "str | None"]
+
+# entry kinds handed to a replica view (faults.ReplicaView.entry)
+EV, RQ, LN, CP = "event", "request", "line", "check_point"
+
+
+def render(clock: SiteClock, etype: str, t: int, seq: int | None, payload) -> str:
+    """The text of one log entry stamped at tick ``t`` (already skewed by the caller)."""
+    if etype == EV:
+        kind, name, body = payload
+        hms, frac = clock.hms(t)
+        return tlib.event_block(hms, frac, kind, name, seq, t // TPS, body)
+    if etype == RQ:
+        name, label, fd, ref, body = payload
+        return tlib.request_block(clock.iso_ms(t), name, label, fd, ref, body)
+    if etype == LN:
+        return f"{clock.iso_ms(t)} {payload}\n"
+    return f"{clock.iso_ms(t)} Trc 04120 Check point {clock.iso_s(t)}\n"
 
 LOG_DIR_LABEL = "/var/log/genesys"   # the path printed in `File:`; fixed so output is byte-identical
                                      # whatever output folder the caller chose
@@ -62,6 +83,8 @@ class SegmentWriter:
         # every run, not only when the size budget happens to end inside a block.
         self.need_split = force_split
         self.fault: FaultHook | None = None
+        self.view = None                # faults.ReplicaView of this replica, if any
+        self.skew = 0                   # ticks added to header times and file-name stamps
         self.files: list[Path] = []
         self.bytes = 0
         self.splits = 0
@@ -76,14 +99,27 @@ class SegmentWriter:
         self._names: set[str] = set()
 
     # -- segments ----------------------------------------------------------------------------
-    def restart(self, tick: int, process_start: int) -> None:
-        """(Re)start the log: a process started at ``process_start`` opens its first segment."""
+    def restart(self, tick: int, process_start: int, ordinal: int = 0) -> None:
+        """(Re)start the log: a process started at ``process_start`` opens its first segment
+        (ordinal ``ordinal + 1``: 1 for a new process)."""
         self._proc_start = process_start
-        self._ordinal = 0
+        self._ordinal = ordinal
         self._new_segment(tick)
+
+    @property
+    def ordinal(self) -> int:
+        return self._ordinal
+
+    def cut(self) -> None:
+        """End the current segment after what is written so far; the next entry opens a new
+        one (next ordinal, fresh header stamped with that entry's time)."""
+        self._close_file()
+        self._pending_roll = True
 
     def _header(self, tick: int, path_label: str) -> str:
         c = self.clock
+        tick += self.skew
+        proc_start = self._proc_start + self.skew
         rows = [
             ("Application name:", self.app),
             ("Application type:", "TServer (1)"),
@@ -93,8 +129,8 @@ class SegmentWriter:
             ("Time zone:", self.tz_line),
             ("UTC time:", utc_iso_ms(tick)),
             ("Local time:", c.iso_ms(tick)),
-            ("Start time (UTC):", utc_iso_s(self._proc_start)),
-            ("Running time:", running_time(tick - self._proc_start)),
+            ("Start time (UTC):", utc_iso_s(proc_start)),
+            ("Running time:", running_time(tick - proc_start)),
             ("Host info:", "Linux 5.15 x86_64"),
             ("File:", f"({self._ordinal}) {path_label}"),
         ]
@@ -103,7 +139,7 @@ class SegmentWriter:
     def _new_segment(self, tick: int) -> None:
         self._close_file()
         self._ordinal += 1
-        stamp_tick = tick
+        stamp_tick = tick + self.skew
         name = f"{self.app}.{self.clock.file_stamp(stamp_tick)}.log"
         while name in self._names:          # two roll-overs in one millisecond: next free name
             stamp_tick += TPMS
@@ -192,6 +228,11 @@ class TServerLog:
         self.events = 0
         self.requests = 0
         self.lines = 0
+        self.clients: list[Client] = []      # every client connection ever opened, in order
+        self.faulted = any(w.view is not None for w in writers)
+        for w in writers:
+            if w.view is not None:
+                w.view.bind(self)
 
     def stamp(self, t: int) -> int:
         """A T-Server handles one message at a time: every entry gets a time after the
@@ -201,39 +242,69 @@ class TServerLog:
         self.last = t
         return t
 
-    def _out(self, t: int, text: str, seq: int | None = None) -> None:
+    def _emit(self, t: int, etype: str, seq: int | None, payload) -> None:
+        """Fan-out when some replica has faults: plain writers share one rendering."""
+        text = None
         for w in self.writers:
-            w.write(t, text, seq)
+            if w.view is None:
+                if text is None:
+                    text = render(self.clock, etype, t, seq, payload)
+                w.write(t, text, seq)
+            else:
+                w.view.entry(t, etype, seq, payload)
 
     def event(self, t: int, name: str, body: str, kind: str = tlib.EVENT) -> int:
         t = self.stamp(t)
         self.seq += 1
         self.events += 1
+        if self.faulted:
+            self._emit(t, EV, self.seq, (kind, name, body))
+            return t
         hms, frac = self.clock.hms(t)
-        self._out(t, tlib.event_block(hms, frac, kind, name, self.seq, t // TPS, body), self.seq)
+        text = tlib.event_block(hms, frac, kind, name, self.seq, t // TPS, body)
+        for w in self.writers:
+            w.write(t, text, self.seq)
         return t
 
     def request(self, t: int, client: Client, name: str, body: str) -> tuple[int, int]:
         t = self.stamp(t)
         client.ref += 1
         self.requests += 1
-        self._out(t, tlib.request_block(self.clock.iso_ms(t), name, client.label, client.fd,
-                                        client.ref, body))
+        if self.faulted:
+            self._emit(t, RQ, None, (name, client.label, client.fd, client.ref, body))
+            return t, client.ref
+        text = tlib.request_block(self.clock.iso_ms(t), name, client.label, client.fd,
+                                  client.ref, body)
+        for w in self.writers:
+            w.write(t, text)
         return t, client.ref
 
     def line(self, t: int, text: str) -> int:
         """A standard log event line (`<iso time> <Lvl> <id> <text>`)."""
         t = self.stamp(t)
         self.lines += 1
-        self._out(t, f"{self.clock.iso_ms(t)} {text}\n")
+        if self.faulted:
+            self._emit(t, LN, None, text)
+            return t
+        out = f"{self.clock.iso_ms(t)} {text}\n"
+        for w in self.writers:
+            w.write(t, out)
         return t
 
     def check_point(self, t: int) -> int:
         t = self.stamp(t)
         self.lines += 1
-        self._out(t, f"{self.clock.iso_ms(t)} Trc 04120 Check point {self.clock.iso_s(t)}\n")
+        if self.faulted:
+            self._emit(t, CP, None, None)
+            return t
+        out = f"{self.clock.iso_ms(t)} Trc 04120 Check point {self.clock.iso_s(t)}\n"
+        for w in self.writers:
+            w.write(t, out)
         return t
 
-    def close(self) -> None:
+    def close(self, end: int | None = None) -> None:
+        """Close every replica's log; views first run what is due before ``end``."""
         for w in self.writers:
+            if w.view is not None and end is not None:
+                w.view.finish(end)
             w.close()

@@ -41,12 +41,22 @@ DEFAULT_MIX: Mapping[str, float] = {
     "iscc_transfer": 0.01,
 }
 
-# bep300 day curve, share of the peak hour per local hour 0..23. Sum = 5.18 peak hours, so
-# 7,920 calls in the peak hour (2.2/s) give 41,040 calls a day (icon-call-model.md §11).
+# Share of north's inbound calls per agent group (Sales, Support, Billing).
+GROUP_SHARES: tuple[float, ...] = (0.45, 0.35, 0.20)
+
+# bep300 day curve, share of the peak hour per local hour 0..23: a 24-hour service with a
+# 10:00 peak, a shallow lunch dip, a second peak at 14:00 and a thin night. Sum = 9.745 peak
+# hours; scaled so that the day has 41,040 calls (icon-call-model.md §11), the peak hour then
+# has 4,211 (1.17 arrivals/s). §11's own busy hour (7,920 = 2.2/s, a fifth of the day) cannot
+# be served by 300 agents on 8.5 h shifts; see docs/simulator.md "Load figures".
 BEP300_CURVE: tuple[float, ...] = (
-    0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.03, 0.08, 0.25, 0.50, 1.00, 0.50,
-    0.30, 0.45, 1.00, 0.40, 0.25, 0.15, 0.08, 0.05, 0.03, 0.02, 0.02, 0.01,
+    0.02, 0.015, 0.01, 0.01, 0.01, 0.02, 0.06, 0.22, 0.60, 0.88, 1.00, 0.97,
+    0.85, 0.88, 0.98, 0.92, 0.78, 0.58, 0.38, 0.24, 0.15, 0.09, 0.05, 0.03,
 )
+BEP300_CALLS_PER_DAY = 41_040.0
+# bep300 mix: the default one with a quarter of the inbound calls queued directly to an ACD
+# queue (no routing point, no URS), which keeps a day's log at ~670 MB
+BEP300_MIX: Mapping[str, float] = {**DEFAULT_MIX, "inbound_acd": 0.25}
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class Profile:
 
     # --- agents ---------------------------------------------------------------------------
     staffing: str = "all"               # "all": everybody starts at the beginning; "curve": shifts
+    staff_by_share: bool = False        # deal north agents to groups by GROUP_SHARES, not evenly
     shift_hours: float = 8.5
     shift_min_h: float = 1.5            # "all" staffing: first shift length range (hours)
     shift_max_h: float = 6.0
@@ -123,13 +134,18 @@ BEP300 = Profile(
     north_rps=3,
     north_vqs=3,
     north_queues=3,
-    calls_per_hour=tuple(round(w * 7920.0, 3) for w in BEP300_CURVE),
+    calls_per_hour=tuple(round(w * BEP300_CALLS_PER_DAY / sum(BEP300_CURVE), 3)
+                         for w in BEP300_CURVE),
     south_share=0.06,
+    mix=BEP300_MIX,
     walkthrough=False,
+    talk_mean_s=120.0,
+    acw_mean_s=20.0,
     patience_mean_s=240.0,
-    desktop_data_requests=3,
-    note_bytes=240,
+    desktop_data_requests=2,
+    note_bytes=160,
     staffing="curve",
+    staff_by_share=True,
     break_every_s=6600.0,
     dnd_every_s=7200.0,
     custom_state_every_s=7200.0,

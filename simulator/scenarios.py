@@ -15,7 +15,7 @@ from .calls import (ADDED_BY, CONFERENCED_BY, CONSULT, DELETED_BY, DELETED_PARTY
                     INBOUND, INTERNAL, NEW_PARTY, ORIGINATION, OUTBOUND, TRANSFERRED_BY, Call,
                     Party)
 from .clock import TPMS, TPS, seconds
-from .profiles import SCENARIOS
+from .profiles import GROUP_SHARES, SCENARIOS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sim import Simulation
@@ -101,7 +101,7 @@ class Flows:
         groups = site.groups
         if len(groups) == 1:
             return groups[0]
-        weights = (0.45, 0.35, 0.20)[:len(groups)]
+        weights = GROUP_SHARES[:len(groups)]
         return self.rng.choices(groups, weights)[0]
 
     def find_target(self, site: "Site", exclude: "Agent | None", tries: int) -> Iterator:

@@ -16,6 +16,7 @@ from .agents import AgentDesk
 from .calls import Call
 from .clock import TPMS, TPS, SiteClock, seconds, utc_iso
 from .engine import Engine
+from .faults import FaultPlan
 from .logwriter import Client, SegmentWriter, TServerLog
 from .profiles import Profile
 from .scenarios import Flows, Plan, walkthrough_plans
@@ -28,8 +29,11 @@ B_FIRST_SEGMENT_SHARE = 0.6
 
 class Simulation:
     def __init__(self, out_dir: Path, profile: Profile, start: int, hours: float, seed: int,
-                 replicas: int, progress: Callable[[str], None] | None = None):
+                 replicas: int, progress: Callable[[str], None] | None = None,
+                 faults: "FaultPlan | None" = None):
         self.out = out_dir
+        self.plan = faults                          # reported in truth/faults.json
+        self.faults = faults if faults else None    # None: no replica view at all
         self.profile = profile
         self.rng = random.Random(seed)
         self.start = start
@@ -117,30 +121,31 @@ class Simulation:
             folders = [("", self.out / "logs" / "a"), ("-b", self.out / "logs" / "b")]
         for f in (self.out / "logs", self.out / "logs" / "a", self.out / "logs" / "b"):
             for site in self.topo.sites:       # our own output of an earlier run, any layout
-                for old in sorted(f.glob(f"{site.app}.*.log")):
-                    old.unlink()
+                for app in (site.app, site.app + "_B"):     # _B: a switchover's backup
+                    for old in sorted(f.glob(f"{app}.*.log")):
+                        old.unlink()
         for _, f in folders:
             f.mkdir(parents=True, exist_ok=True)
+        startup = startup_lines(p)
         for site in self.topo.sites:
             clock = SiteClock(site.utc_offset_s)
             writers = []
-            for suffix, folder in folders:
+            for (suffix, folder), replica in zip(folders, "ab"):
                 first = seg if not suffix else int(seg * B_FIRST_SEGMENT_SHARE)
                 w = SegmentWriter(folder, site.app, site.host + suffix, site.tz_line, clock, seg,
                                   first, force_split=True)
                 # each replica is its own process: the backup started a little earlier
-                w.restart(self.start, self.start - (5 if not suffix else 9) * TPS)
+                proc_start = self.start - (5 if not suffix else 9) * TPS
+                if self.faults is not None:
+                    self.faults.attach(w, replica, site, proc_start, startup)
+                w.restart(self.start, proc_start)
                 writers.append(w)
             site.log = TServerLog(clock, writers, self.rng.randint(0x1000, 0xFFFF))
         for site in self.topo.sites:
             log = site.log
             t = self.start + TPMS
-            log.line(t, "Std 04106 Log Messages file 'common.lms' successfully loaded")
-            for opt, val in (("time-format", "ISO8601"), ("time-convert", "local"),
-                             ("message-format", "short"), ("segment", _mb(p.segment_mb)),
-                             ("check-point", "1"), ("verbose", "all"), ("buffering", "yes")):
-                log.line(t + TPMS, f"Trc 04110 Option '{opt}' has been set to the value '{val}'")
-            log.line(t + 2 * TPMS, "Trc 04100 Logging service started")
+            for dt, text in startup:
+                log.line(t + dt, text)
             site.urs = self.connect(site, f"URS_{site.key.upper()}", t + seconds(0.2))
 
     def connect(self, site: Site, app: str, t: int) -> Client:
@@ -150,6 +155,7 @@ class Simulation:
         host = 200 if app.startswith("URS") else 10 + self.rng.randint(0, 239)
         c = Client(app, fd, 0x100 + fd * 3, f"{site.net}.{host}:{self.rng.randint(49152, 65000)}")
         c.connected = True
+        site.log.clients.append(c)
         site.log.line(t, f"Std 04500 New client [{fd}] connected ({c.label})")
         return c
 
@@ -269,7 +275,18 @@ class Simulation:
         last = self.start + (k - 1) * 3600 * TPS
         self._report(last)
         for site in self.topo.sites:
-            site.log.close()
+            site.log.close(self.end)
+
+
+def startup_lines(p: Profile) -> list[tuple[int, str]]:
+    """The logging library's start-up lines (offset in ticks, text): the option echo."""
+    lines = [(0, "Std 04106 Log Messages file 'common.lms' successfully loaded")]
+    for opt, val in (("time-format", "ISO8601"), ("time-convert", "local"),
+                     ("message-format", "short"), ("segment", _mb(p.segment_mb)),
+                     ("check-point", "1"), ("verbose", "all"), ("buffering", "yes")):
+        lines.append((TPMS, f"Trc 04110 Option '{opt}' has been set to the value '{val}'"))
+    lines.append((2 * TPMS, "Trc 04100 Logging service started"))
+    return lines
 
 
 def _mb(mb: float) -> str:

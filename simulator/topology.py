@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .profiles import Profile
+from .profiles import GROUP_SHARES, Profile
 
 TENANT_DBID = 101
 TENANT_NAME = "Resources"
@@ -194,9 +194,17 @@ def build(profile: Profile) -> Topology:
             g.strategy_dbid = 200 + g.dbid % 100
             site.groups.append(g)
             groups.append(g)
+        dealt = [0] * len(site.groups)
         for i, dns in enumerate(agent_dns):
             k = login_no - 1
-            g = site.groups[i % len(site.groups)]
+            if profile.staff_by_share and len(site.groups) > 1:
+                # weighted round robin: the group furthest below its share of the calls
+                shares = GROUP_SHARES[:len(site.groups)]
+                gi = min(range(len(shares)), key=lambda j: ((dealt[j] + 1) / shares[j], j))
+            else:
+                gi = i % len(site.groups)
+            dealt[gi] += 1
+            g = site.groups[gi]
             a = Agent(k, f"agent{login_no:03d}", _FIRST[k % len(_FIRST)],
                       _LAST[(k * 7 + k // len(_FIRST)) % len(_LAST)], next_id("person"),
                       next_id("login"), f"Place_{dns[0].number}", next_id("place"), dns, site, g)

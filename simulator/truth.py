@@ -46,6 +46,12 @@ def write_all(sim: "Simulation", arguments: dict) -> dict:
     _write(out / "config.json", json.dumps(config_snapshot(sim.topo), indent=2) + "\n")
     _write(truth / "calls.jsonl", "".join(_dump(c.to_json()) + "\n" for c in sim.calls))
     _write(truth / "agents.jsonl", "".join(_dump(session_json(s)) + "\n" for s in sim.sessions))
+    plan = sim.plan
+    faults = plan.to_json({s.key: s for s in sim.topo.sites}) if plan is not None else \
+        {"format": "icon-etl-faults/1", "spec": None, "window": {"start": utc_iso(sim.start),
+                                                                 "end": utc_iso(sim.end)},
+         "faults": []}
+    _write(truth / "faults.json", json.dumps(faults, indent=2) + "\n")
     summary = summarize(sim, arguments)
     _write(truth / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

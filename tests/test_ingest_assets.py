@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import build_ingest_assets, parsed_key, segments_key
-from dagster_project.resources import LogStorage
+from dagster_project.resources import IconConfig, LogStorage
 from tests.logtext import SAMPLES, call_event, header
 
 SYNTHETIC = Path(SAMPLES) / "synthetic" / "TS_EXAMPLE.20260310_070000_000.log"
@@ -23,7 +23,8 @@ def materialize(tmp_path: Path, instance, partition_key: str | None = None, **kw
     assets = build_ingest_assets("a")
     selection = [parsed_key("a")] if partition_key else [segments_key("a")]
     return dg.materialize(assets, selection=selection, partition_key=partition_key,
-                          resources={"logs": storage(tmp_path)}, instance=instance, **kw)
+                          resources={"logs": storage(tmp_path), "icon": IconConfig()},
+                          instance=instance, **kw)
 
 
 def test_segments_register_then_hours_slice_events(tmp_path):

@@ -482,3 +482,318 @@ def test_segment_writer_moves_a_roll_over_into_a_block(tmp_path):
         first_line = segs[1].content[0]
         assert first_line.startswith("\t") == force, (folder, first_line)
         assert w.splits == (1 if force else 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# faults in HA replicas (docs/simulator.md "Faults")
+# ---------------------------------------------------------------------------------------------
+F1 = "gap:a:north@30m+10m; link_down:b:north@1h10m+3m; restart:a:south@1h30m+2m; skew:b:south=+2s"
+F2 = "switchover:a:north@1h30m+5s; restart:b:north@2h+1m"
+WEST = {"TS_NORTH": -3600, "TS_SOUTH": 18000}
+
+
+@pytest.fixture(scope="module")
+def faulted(tmp_path_factory):
+    out1 = tmp_path_factory.mktemp("faults1")
+    simulate(out1, replicas=2, faults=F1)
+    out2 = tmp_path_factory.mktemp("faults2")
+    simulate(out2, replicas=2, faults=F2)
+    return out1, out2
+
+
+@pytest.fixture(scope="module")
+def default_faults(tmp_path_factory):
+    out = tmp_path_factory.mktemp("faults_default")
+    summary = simulate(out, replicas=2, faults="default")
+    return out, summary
+
+
+def log_segments(folder: Path, app: str) -> list[Segment]:
+    """All segments of a T-Server in time order, including a restarted process (ordinals start
+    again at 1) and a switchover's backup (`<app>_B`): ordered by the name's time stamp."""
+    paths = [p for p in folder.glob("*.log") if p.name.split(".")[0] in (app, app + "_B")]
+    return [Segment(p) for p in sorted(paths, key=lambda p: p.name.split(".", 1)[1])]
+
+
+def read_any(folder: Path, app: str) -> tuple[list[Segment], list[Block], list[int]]:
+    """Segments, well-formed blocks of their concatenated content, first line of each segment."""
+    segs = log_segments(folder, app)
+    lines, starts = [], []
+    for s in segs:
+        assert [line.split(":")[0] + ":" for line in s.header_lines] == list(HEADER_KEYS), s.path
+        assert s.header["File"].endswith("/" + s.path.name)
+        assert s.header["Application name"] == s.path.name.split(".")[0]
+        starts.append(len(lines))
+        lines += s.content
+    blocks = parse_blocks(lines)
+    for b in blocks:
+        check_block_grammar(b)
+        if b.kind == "event":
+            assert b.body[0].startswith("\tAttributeEventSequenceNumber\t"), b.head
+    return segs, blocks, starts
+
+
+def utc_of(b: Block, west: int) -> datetime:
+    if b.kind == "event":
+        a = b.attrs()
+        secs = int(a["AttributeTimeinSecs"].split()[0])
+        return (datetime.fromtimestamp(secs, timezone.utc).replace(tzinfo=None)
+                + timedelta(microseconds=int(a["AttributeTimeinuSecs"])))
+    local = datetime.strptime(ISO_RE.match(b.head).group(1), "%Y-%m-%dT%H:%M:%S.%f")
+    return local + timedelta(seconds=west)
+
+
+def text(b: Block, seq: bool = True) -> str:
+    body = [x for x in b.body if seq or not x.startswith("\tAttributeEventSequenceNumber\t")]
+    return "\n".join([b.head] + body)
+
+
+def seq_of(b: Block) -> int:
+    return int(b.attrs()["AttributeEventSequenceNumber"], 16)
+
+
+def block_end(b: Block) -> int:
+    """Line index after the block in the concatenated content."""
+    return b.lineno + len(b.body) + (2 if b.kind == "request" else 1)
+
+
+def iso_utc(s: str) -> datetime:
+    return datetime.fromisoformat(s).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def fault_record(out: Path, replica: str, tserver: str, kind: str) -> dict:
+    doc = json.loads((out / "truth" / "faults.json").read_text())
+    found = [f for f in doc["faults"] if (f["replica"], f["tserver"], f["kind"]) == (replica, tserver, kind)]
+    assert len(found) == 1, doc
+    return found[0]
+
+
+def test_gap_removes_exactly_the_window_from_that_replica(small_replicas, faulted):
+    out, _ = faulted
+    f = fault_record(out, "a", "TS_NORTH", "gap")
+    t0, t1 = iso_utc(f["start"]), iso_utc(f["end"])
+    assert (t0, t1) == (datetime(2026, 3, 9, 22, 30), datetime(2026, 3, 9, 22, 40))
+    assert (iso_utc(f["missing"]["start"]), iso_utc(f["missing"]["end"])) == (t0, t1)
+    _, ref, _ = read_any(small_replicas / "logs" / "a", "TS_NORTH")
+    segs, got, starts = read_any(out / "logs" / "a", "TS_NORTH")
+    inside = [b for b in ref if t0 <= utc_of(b, -3600) < t1]
+    # exactly the entries of the window are gone, everything else is the same text (same numbers)
+    assert [text(b) for b in got] == [text(b) for b in ref if not t0 <= utc_of(b, -3600) < t1]
+    events = [b for b in inside if b.kind == "event"]
+    assert f["missing"]["entries"] == len(inside) > 20 and f["missing"]["events"] == len(events)
+    assert f["missing"]["first_event_seq"] == events[0].attrs()["AttributeEventSequenceNumber"]
+    assert f["missing"]["last_event_seq"] == events[-1].attrs()["AttributeEventSequenceNumber"]
+    assert f["dsconn_type"] is None and f["injected"] == []
+    # the segment before ends with the last whole block before t0; the next one starts at the
+    # first entry at/after t1 with a fresh header (next ordinal, same process)
+    before = max((b for b in got if utc_of(b, -3600) < t0), key=lambda b: b.lineno)
+    after = min((b for b in got if utc_of(b, -3600) >= t1), key=lambda b: b.lineno)
+    j = starts.index(after.lineno)
+    assert block_end(before) == starts[j] and j >= 1
+    prev, nxt = segs[j - 1], segs[j]
+    assert nxt.ordinal == prev.ordinal + 1 and nxt.header["Start time (UTC)"] == prev.header["Start time (UTC)"]
+    first_local = after.head[1:13] if after.kind == "event" else after.head[11:23]
+    assert nxt.header["Local time"][11:23] == first_local
+    seqs = [seq_of(b) for b in got if b.kind == "event"]
+    jumps = [(x, y) for x, y in zip(seqs, seqs[1:]) if y != x + 1]
+    assert jumps == [(seq_of(events[0]) - 1, seq_of(events[-1]) + 1)]    # the T-Server numbered them
+    # replica b of north and both replicas of south are untouched by this fault
+    _, ref_b, _ = read_any(small_replicas / "logs" / "b", "TS_NORTH")
+    _, got_b, _ = read_any(out / "logs" / "b", "TS_NORTH")
+    assert [text(b) for b in got_b if t0 <= utc_of(b, -3600) < t1] == [text(b) for b in inside]
+
+
+def test_link_down_writes_link_events_and_loses_the_tlib_traffic_between(small_replicas, faulted):
+    out, _ = faulted
+    f = fault_record(out, "b", "TS_NORTH", "link_down")
+    t0, t1 = iso_utc(f["start"]), iso_utc(f["end"])
+    _, ref, _ = read_any(small_replicas / "logs" / "b", "TS_NORTH")
+    _, got, _ = read_any(out / "logs" / "b", "TS_NORTH")
+
+    def link_event(name: str, t: datetime) -> str:
+        local = t - timedelta(seconds=-3600)
+        epoch = int(t.replace(tzinfo=timezone.utc).timestamp())
+        return "\n".join([f"@{local:%H:%M:%S}.0000 [0] 8.1.101.25 distribute_event: message {name}",
+                          "\tAttributeCustomerID\t'Resources'", "\tAttributeTimeinuSecs\t0",
+                          f"\tAttributeTimeinSecs\t{epoch} ({local:%H:%M:%S})"])
+
+    expected, lost = [], []
+    for b in ref:
+        t = utc_of(b, -3600)
+        if t >= t0 and link_event("EventLinkDisconnected", t0) not in expected:
+            expected.append(link_event("EventLinkDisconnected", t0))
+        if t >= t1 and link_event("EventLinkConnected", t1) not in expected:
+            expected.append(link_event("EventLinkConnected", t1))
+        if t0 <= t < t1 and (b.kind != "line" or " 04542 " in b.head):
+            lost.append(b)
+        else:
+            expected.append(text(b, seq=False))
+    assert [text(b, seq=False) for b in got] == expected
+    assert f["missing"]["entries"] == len(lost) > 5
+    assert f["missing"]["events"] == sum(b.kind == "event" for b in lost)
+    assert [x["event"] for x in f["injected"]] == ["EventLinkDisconnected", "EventLinkConnected"]
+    assert [iso_utc(x["time"]) for x in f["injected"]] == [t0, t1] and f["dsconn_type"] == 2
+    # the replica's T-Server numbers what it saw: the same numbers as the other replica up to
+    # the link down, then one sequence without a jump, the link events included
+    seqs = [seq_of(b) for b in got if b.kind == "event"]
+    assert all(y == x + 1 for x, y in zip(seqs, seqs[1:]))
+    before = [b for b in got if b.kind == "event" and utc_of(b, -3600) < t0]
+    assert [seq_of(b) for b in before] == [seq_of(b) for b in ref if b.kind == "event" and utc_of(b, -3600) < t0]
+
+
+def test_restart_gives_a_new_process_header_and_restarts_the_sequence(small_replicas, faulted):
+    _, out = faulted
+    f = fault_record(out, "b", "TS_NORTH", "restart")
+    t0, t1 = iso_utc(f["start"]), iso_utc(f["end"])
+    _, ref, _ = read_any(small_replicas / "logs" / "b", "TS_NORTH")
+    segs, got, starts = read_any(out / "logs" / "b", "TS_NORTH")
+    new = [i for i, s in enumerate(segs) if s.header["Start time (UTC)"] == f"{t1 - timedelta(seconds=1):%Y-%m-%dT%H:%M:%S}"]
+    assert new and new[0] > 0 and [segs[i].ordinal for i in new] == list(range(1, len(new) + 1))
+    seg = segs[new[0]]
+    assert seg.ordinal == 1 and seg.header["Running time"] == "0:00:00:00"
+    assert seg.header["Host name"] == "cc-north-01-b" and seg.header["Application name"] == "TS_NORTH"
+    assert iso_utc(f["process_start"]) == t1 - timedelta(seconds=1)
+    assert seg.content[0].endswith("Std 04106 Log Messages file 'common.lms' successfully loaded")
+    assert seg.content[8].endswith("Trc 04100 Logging service started")
+    assert "Std 04500 New client" in seg.content[9] and "URS_NORTH" in seg.content[9]
+    mine = [b for b in got if b.lineno >= starts[new[0]]]
+    server = next(b for b in mine if b.kind == "event")
+    assert server.name == "EventServerConnected" and seq_of(server) == 1
+    assert server.attrs()["AttributeApplicationName"] == "'TS_NORTH'"
+    assert utc_of(server, -3600) < t1 and f["injected"][0]["seq"] == "0000000000000001"
+    seqs = [seq_of(b) for b in mine if b.kind == "event"]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 50
+    # before: the same as the other run; the outage: nothing; after: the same entries
+    old = [b for b in got if b.lineno < starts[new[0]]]
+    assert [text(b) for b in old] == [text(b) for b in ref if utc_of(b, -3600) < t0]
+    assert block_end(old[-1]) == starts[new[0]]
+    after = [text(b, seq=False) for b in mine if utc_of(b, -3600) >= t1]
+    assert after == [text(b, seq=False) for b in ref if utc_of(b, -3600) >= t1]
+    assert f["missing"]["entries"] == sum(t0 <= utc_of(b, -3600) < t1 for b in ref) > 0
+    assert f["dsconn_type"] == 3
+
+
+def test_switchover_continues_from_the_backup_tserver(small_replicas, faulted):
+    _, out = faulted
+    f = fault_record(out, "a", "TS_NORTH", "switchover")
+    t0, t1 = iso_utc(f["start"]), iso_utc(f["end"])
+    assert (f["to_tserver"], f["to_host"], f["dsconn_type"]) == ("TS_NORTH_B", "cc-north-02", 5)
+    _, ref, _ = read_any(small_replicas / "logs" / "a", "TS_NORTH")
+    segs, got, starts = read_any(out / "logs" / "a", "TS_NORTH")
+    backup = [i for i, s in enumerate(segs) if s.header["Application name"] == "TS_NORTH_B"]
+    assert backup and backup == list(range(backup[0], len(segs)))     # from then on: the backup
+    first = segs[backup[0]]
+    assert first.path.name.startswith("TS_NORTH_B.") and first.ordinal == 1
+    assert first.header["Host name"] == "cc-north-02"
+    assert "-app TS_NORTH_B" in first.header["Command line"]
+    assert first.header["Start time (UTC)"] == "2026-03-09T21:00:00"          # running all along
+    assert re.search(r" Std 20033 Switchover: 'TS_NORTH_B' is now primary \(was backup of 'TS_NORTH'\)$",
+                     first.content[0])
+    mine = [b for b in got if b.lineno >= starts[backup[0]]]
+    server = next(b for b in mine if b.kind == "event")
+    assert server.name == "EventServerConnected"
+    assert server.attrs()["AttributeApplicationName"] == "'TS_NORTH_B'"
+    assert server.attrs()["AttributeEventSequenceNumber"] == f["first_seq"]
+    seqs = [seq_of(b) for b in mine if b.kind == "event"]
+    assert all(y == x + 1 for x, y in zip(seqs, seqs[1:]))
+    primary_seqs = {seq_of(b) for b in got if b.kind == "event" and b.lineno < starts[backup[0]]}
+    assert not primary_seqs & set(seqs)                              # its own numbers
+    old = [b for b in got if b.lineno < starts[backup[0]]]
+    assert [text(b) for b in old] == [text(b) for b in ref if utc_of(b, -3600) < t0]
+    assert [text(b, seq=False) for b in mine if utc_of(b, -3600) >= t1] == \
+        [text(b, seq=False) for b in ref if utc_of(b, -3600) >= t1]
+
+
+def _shift(line: str, d: timedelta) -> str:
+    """Move every time stamp of a log line by d (an independent rendering of the formats)."""
+    m = re.match(r"^@(\d\d:\d\d:\d\d)\.(\d{4})( .*)$", line)
+    if m:
+        t = datetime.strptime(m.group(1), "%H:%M:%S") + d
+        return f"@{t:%H:%M:%S}.{m.group(2)}{m.group(3)}"
+    m = re.match(r"^\tAttributeTimeinSecs\t(\d+) \((\d\d:\d\d:\d\d)\)$", line)
+    if m:
+        t = datetime.strptime(m.group(2), "%H:%M:%S") + d
+        return f"\tAttributeTimeinSecs\t{int(m.group(1)) + int(d.total_seconds())} ({t:%H:%M:%S})"
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})( .*)$", line)
+    if m:
+        t = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f") + d
+        rest = m.group(2)
+        cp = re.match(r"^( Trc 04120 Check point )(\S+)$", rest)
+        if cp:
+            rest = cp.group(1) + f"{datetime.strptime(cp.group(2), '%Y-%m-%dT%H:%M:%S') + d:%Y-%m-%dT%H:%M:%S}"
+        return f"{t:%Y-%m-%dT%H:%M:%S.%f}"[:-3] + rest
+    return line
+
+
+def test_skew_shifts_every_timestamp_of_that_replica(small_replicas, faulted):
+    out, _ = faulted
+    f = fault_record(out, "b", "TS_SOUTH", "skew")
+    assert f["skew_seconds"] == 2.0 and "missing" not in f
+    d = timedelta(seconds=2)
+    ref = log_segments(small_replicas / "logs" / "b", "TS_SOUTH")
+    got = log_segments(out / "logs" / "b", "TS_SOUTH")
+    assert len(ref) == len(got)
+    for r, g in zip(ref, got):
+        stamp = datetime.strptime(r.path.name.split(".")[1], "%Y%m%d_%H%M%S_%f") + d
+        assert g.path.name == f"TS_SOUTH.{stamp:%Y%m%d_%H%M%S_}{stamp.microsecond // 1000:03d}.log"
+        for key in ("UTC time", "Local time"):
+            assert g.header[key] == f"{datetime.strptime(r.header[key], '%Y-%m-%dT%H:%M:%S.%f') + d:%Y-%m-%dT%H:%M:%S.%f}"[:-3]
+        assert g.header["Start time (UTC)"] == f"{datetime.strptime(r.header['Start time (UTC)'], '%Y-%m-%dT%H:%M:%S') + d:%Y-%m-%dT%H:%M:%S}"
+        assert g.header["Running time"] == r.header["Running time"]
+        assert g.content == [_shift(line, d) for line in r.content]
+        assert g.content != r.content
+    # the other T-Server of replica b keeps the true clock
+    assert log_segments(out / "logs" / "b", "TS_NORTH")[0].header["UTC time"] == "2026-03-09T22:00:00.000"
+
+
+def test_default_fault_set_and_faults_json(small_replicas, default_faults, tmp_path):
+    out, summary = default_faults
+    assert summary["arguments"]["faults"] == "default"
+    doc = json.loads((out / "truth" / "faults.json").read_text())
+    assert doc["spec"] == "default" and doc["window"]["start"] == "2026-03-09T22:00:00.000000+00:00"
+    got = [(f["replica"], f["tserver"], f["kind"], f["start"][:19], f["end"][:19]) for f in doc["faults"]]
+    assert got == [("a", "TS_NORTH", "gap", "2026-03-09T23:10:00", "2026-03-09T23:20:00"),
+                   ("b", "TS_NORTH", "link_down", "2026-03-09T23:40:00", "2026-03-09T23:43:00"),
+                   ("b", "TS_SOUTH", "skew", "2026-03-09T22:00:00", "2026-03-10T01:00:00"),
+                   ("a", "TS_NORTH", "restart", "2026-03-10T00:20:00", "2026-03-10T00:20:30")]
+    # truth and configuration describe what really happened: unchanged by faults
+    ref, mine = all_files(small_replicas), all_files(out)
+    for name in ("config.json", "truth/calls.jsonl", "truth/agents.jsonl"):
+        assert mine[name] == ref[name], name
+    # untouched replica logs are byte-identical; replica b covers a's gap completely
+    assert {k: v for k, v in mine.items() if k.startswith("logs/a/TS_SOUTH")} == \
+        {k: v for k, v in ref.items() if k.startswith("logs/a/TS_SOUTH")}
+    gap = doc["faults"][0]
+    t0, t1 = iso_utc(gap["start"]), iso_utc(gap["end"])
+    _, ref_a, _ = read_any(small_replicas / "logs" / "a", "TS_NORTH")
+    _, got_b, _ = read_any(out / "logs" / "b", "TS_NORTH")
+    window = [text(b) for b in ref_a if t0 <= utc_of(b, -3600) < t1]
+    assert window and [text(b) for b in got_b if t0 <= utc_of(b, -3600) < t1] == window
+    # same seed and faults: byte-identical output
+    simulate(tmp_path, replicas=2, faults="default")
+    assert all_files(tmp_path) == mine
+
+
+def test_both_gap_leaves_a_window_that_no_replica_has(default_faults, tmp_path):
+    simulate(tmp_path, replicas=2, faults="both_gap")
+    doc = json.loads((tmp_path / "truth" / "faults.json").read_text())
+    assert [(f["replica"], f["kind"]) for f in doc["faults"]] == [("a", "gap"), ("b", "gap")]
+    assert doc["faults"][0]["missing"] == doc["faults"][1]["missing"]
+    t0, t1 = iso_utc(doc["faults"][0]["start"]), iso_utc(doc["faults"][0]["end"])
+    assert t1 - t0 == timedelta(minutes=5)
+    for replica in ("a", "b"):
+        _, blocks, _ = read_any(tmp_path / "logs" / replica, "TS_NORTH")
+        assert not [b for b in blocks if t0 <= utc_of(b, -3600) < t1]
+    calls = load_jsonl(tmp_path / "truth" / "calls.jsonl")
+    assert any(c["switch"] == "SW_NORTH" and t0 <= iso_utc(c["created"]) < t1 for c in calls)
+    assert doc["faults"][0]["missing"]["events"] > 0
+
+
+@pytest.mark.parametrize("faults, replicas", [
+    ("gap:c:north@1h", 2), ("gap:a:east@1h", 2), ("jam:a:north@1h", 2), ("gap:a:north@5h", 2),
+    ("gap:a:north@1h+10m; link_down:a:north@1h5m", 2), ("skew:a:north@1h", 2),
+    ("restart:a:north@1h+1s", 2), ("default", 1), (42, 2),
+])
+def test_bad_fault_specs_raise_value_error(tmp_path, faults, replicas):
+    with pytest.raises(ValueError, match="faults"):
+        simulate(tmp_path, replicas=replicas, faults=faults)

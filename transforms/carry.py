@@ -31,11 +31,10 @@ class Window:
         return Window(pl.DataFrame(schema=EVENT_FRAME_SCHEMA), pl.DataFrame(schema=KVPAIR_SCHEMA))
 
     def __add__(self, other: "Window") -> "Window":
-        events = pl.concat([self.events, other.events.select(self.events.columns)],
-                           how="vertical_relaxed").unique(["file_id", "line"], keep="first",
-                                                          maintain_order=True)
-        kvpairs = pl.concat([self.kvpairs, other.kvpairs.select(self.kvpairs.columns)],
-                            how="vertical_relaxed").unique(["file_id", "line", "kv_file_id",
+        # diagonal: a carry written by an older release may lack a newer column
+        events = pl.concat([self.events, other.events], how="diagonal_relaxed").unique(
+            ["file_id", "line"], keep="first", maintain_order=True)
+        kvpairs = pl.concat([self.kvpairs, other.kvpairs], how="diagonal_relaxed").unique(["file_id", "line", "kv_file_id",
                                                             "kv_line", "key", "path"],
                                                            keep="first", maintain_order=True)
         return Window(events, kvpairs)

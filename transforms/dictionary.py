@@ -268,6 +268,79 @@ class CCEvent(IntEnum):
     EVENT_CALL_DELETED = 162
 
 
+class UserDataChange(IntEnum):
+    """G_USERDATA_HISTORY.CHANGETYPE: what a snapshot diff found for a key."""
+    ADD = 1
+    UPDATE = 2
+    DELETE = 3
+
+
+class UserDataSource(IntEnum):
+    """G_USERDATA_HISTORY.SOURCE: the event attribute a key was read from."""
+    USERDATA = 1
+    REASONS = 2
+    EXTENSIONS = 3
+
+
+class KvValueType(IntEnum):
+    """G_USERDATA_HISTORY.TYPE: the printed value's type (T-Library KVType order)."""
+    STRING = 0
+    INT = 1
+    BINARY = 2
+    LIST = 3
+
+
+# -- agent login sessions and states (gls) --
+
+class AgentState(IntEnum):
+    """G_AGENT_STATE_HISTORY.STATE/PENDINGSTATE/PREVSTATE, G_DND_HISTORY.AGENTSTATE,
+    G_AGENT_STATE_RC(_A).AGENTSTATE [DOC 0..5]."""
+    NULL = 0        # logged off
+    LOGIN = 1       # logged in, readiness unknown
+    NOTREADY = 2
+    READY = 3
+    ACW = 4
+    BUSY = 5
+
+
+class StateRecordType(IntEnum):
+    """G_AGENT_STATE_HISTORY.TYPE: -1, 0, 5, 6 [DOC]; 7, 8, 9 [INF] (the three other record
+    kinds the documentation names: workmode, call connected, call disconnected)."""
+    UNKNOWN = -1
+    NORMAL = 0
+    STATE = 5
+    PENDING_STATE = 6
+    WORKMODE = 7
+    CALL_CONNECTED = 8
+    CALL_DISCONNECTED = 9
+
+
+class WorkMode(IntEnum):
+    """AttributeAgentWorkMode (T-Library TAgentWorkMode) [TLIB]."""
+    UNKNOWN = 0
+    MANUAL_IN = 1
+    AUTO_IN = 2
+    AFTER_CALL_WORK = 3
+    AUX_WORK = 4
+    NO_CALL_DISCONNECT = 5
+    WALK_AWAY = 6
+    RETURN_BACK = 7
+
+
+class SessionState(IntEnum):
+    """G_LOGIN_SESSION.STATE and GX_SESSION_ENDPOINT.STATE: 1 = active is what public SQL
+    relies on [DOC-3p]; 2 = ended [INF, by analogy with G_IR.STATE]."""
+    UNKNOWN = 0
+    ACTIVE = 1
+    ENDED = 2
+
+
+class HwFlag(IntEnum):
+    """G_AGENT_STATE_RC(_A).HWFLAG: 0 software [DOC], 1 hardware [INF]."""
+    SOFTWARE = 0
+    HARDWARE = 1
+
+
 # (type id, name, column(s), source, enum)
 TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (1, "call_history_change_type", "G_CALL_HISTORY.CHANGETYPE", "DOC", CallHistoryChange),
@@ -297,6 +370,21 @@ TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (1010, "is_link_merge_state", "G_IS_LINK.MERGESTATE", "INF", IsLinkMergeState),
     (1011, "dn_type", "GC_ENDPOINT.TYPE, G_PARTY.ENDPOINTTYPE", "INF", DnType),
     (1012, "group_type", "GC_GROUP.GROUPTYPE", "INF", GroupType),
+    (1020, "userdata_change_type", "G_USERDATA_HISTORY.CHANGETYPE, G_SECURE_USERDATA_HISTORY.CHANGETYPE",
+     "INF", UserDataChange),
+    (1021, "userdata_source", "G_USERDATA_HISTORY.SOURCE, G_SECURE_USERDATA_HISTORY.SOURCE, "
+     "G_CUSTOM_DATA_S.SOURCE", "INF", UserDataSource),
+    (1022, "kv_value_type", "G_USERDATA_HISTORY.TYPE, G_SECURE_USERDATA_HISTORY.TYPE", "INF",
+     KvValueType),
+    (1101, "agent_state",
+     "G_AGENT_STATE_HISTORY.STATE, PENDINGSTATE, PREVSTATE; G_DND_HISTORY.AGENTSTATE; "
+     "G_AGENT_STATE_RC(_A).AGENTSTATE", "DOC", AgentState),
+    (1102, "agent_state_record_type", "G_AGENT_STATE_HISTORY.TYPE", "INF", StateRecordType),
+    (1103, "agent_work_mode", "G_AGENT_STATE_HISTORY.WORKMODE, G_AGENT_STATE_RC(_A).WORKMODE",
+     "TLIB", WorkMode),
+    (1104, "login_session_state", "G_LOGIN_SESSION.STATE, GX_SESSION_ENDPOINT.STATE", "INF",
+     SessionState),
+    (1105, "reason_code_hw_flag", "G_AGENT_STATE_RC(_A).HWFLAG", "INF", HwFlag),
 ]
 
 

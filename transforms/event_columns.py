@@ -55,6 +55,8 @@ EVENT_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "error_code": ("AttributeErrorCode", "int"),
     "error_message": ("AttributeErrorMessage", "str"),
     "media_type": ("AttributeMediaType", "int"),
+    # the KV list's printed header (`[309] 00 0b 00 00..`): tells an empty UserData from none
+    "user_data": ("AttributeUserData", "str"),
 }
 
 ATTRIBUTE_TO_COLUMN = {attr: col for col, (attr, _) in EVENT_ATTRIBUTES.items()}

@@ -197,6 +197,102 @@ TABLES: dict[str, Table] = {t.name: t for t in [
            etl=False, gsys=False),
 ]}
 
+# ---- agent login sessions and states (gls) ---------------------------------------------------
+CLOSED_BY = (C("ETL_CLOSED_BY", "str50"),)
+for _t in [
+    _table("G_LOGIN_SESSION", (
+        C("ID", "bigint", False), C("LOGINSESSIONID", "str50", False), C("AGENTID"), C("LOGINID"),
+        C("PLACEID"), C("STATE", "int", False), C("PRIMARYDEVICEID"), C("SWITCHID"), C("TENANTID"),
+        *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
+        C("ETL_LOGIN_CODE", "str255"), *CLOSED_BY),
+        ["LOGINSESSIONID"], "gls", [("LOGINSESSIONID",), ("AGENTID",)],
+        "One row per agent login session (possibly several DNs)."),
+    _table("GX_SESSION_ENDPOINT", (
+        C("ID", "bigint", False), C("LOGINSESSIONID", "str50", False), C("AGENTID"),
+        C("ENDPOINTID"), C("ENDPOINTTYPE"), C("QUEUEID"), C("QUEUETYPE"), C("PLACEID"),
+        C("STATE", "int", False), *_time("CREATED", False), *_time("TERMINATED"),
+        C("ETL_DN", "str255"), C("ETL_QUEUE", "str255"), *CLOSED_BY),
+        ["LOGINSESSIONID", "ETL_DN", "ETL_QUEUE", "CREATED_TS"], "gls", [("LOGINSESSIONID",)],
+        "Endpoints (DNs) and queues a login session is on."),
+    _table("G_AGENT_STATE_HISTORY", (
+        C("ID", "bigint", False), C("LOGINSESSIONID", "str50", False), C("AGENTID"), C("LOGINID"),
+        C("PLACEID"), C("ENDPOINTID"), C("QUEUEID"), C("TYPE", "int", False), C("STATE"),
+        C("PENDINGSTATE"), C("PREVSTATE"), C("WORKMODE"), C("SEQ", "int", False), C("CALLID", "str50"),
+        C("PARTYID", "str50"), C("MEDIATYPE"), *_time("ADDED", False), C("ETL_DN", "str255"),
+        *CLOSED_BY),
+        ["LOGINSESSIONID", "ETL_DN", "SEQ"], "gls", [("LOGINSESSIONID",), ("CALLID",)],
+        "Agent state, pending state, workmode and call connect/disconnect records per DN."),
+    _table("G_AGENT_STATE_RC", (
+        C("ID", "bigint", False), C("SESSIONID", "str50", False), C("ENDPOINTID"), C("QUEUEID"),
+        C("AGENTSTATE"), C("WORKMODE"), C("HWFLAG", "smallint"), C("KEYNAME", "str255"),
+        C("VALUE", "str255"), C("MEDIATYPE"), *_time("CREATED", False), *_time("TERMINATED"),
+        C("ETL_DN", "str255"), *CLOSED_BY),
+        ["SESSIONID", "ETL_DN", "KEYNAME", "CREATED_TS", "HWFLAG"], "gls", [("SESSIONID",)],
+        "Finished hardware and software reason codes of agent states."),
+    _table("G_AGENT_STATE_RC_A", (
+        C("ID", "bigint", False), C("SESSIONID", "str50", False), C("ENDPOINTID"), C("QUEUEID"),
+        C("AGENTSTATE"), C("WORKMODE"), C("HWFLAG", "smallint"), C("KEYNAME", "str255"),
+        C("VALUE", "str255"), C("MEDIATYPE"), *_time("CREATED", False), *_time("TERMINATED"),
+        C("ETL_DN", "str255"), *CLOSED_BY),
+        ["SESSIONID", "ETL_DN", "KEYNAME", "CREATED_TS", "HWFLAG"], "gls", [("SESSIONID",)],
+        "Reason codes still active at the end of the available data."),
+    _table("G_DND_HISTORY", (
+        C("ID", "bigint", False), C("LOGINSESSIONID", "str50", False), C("AGENTSTATE"),
+        C("ENDPOINTID", "int"), C("AGENTID"), C("PLACEID"), *_time("CREATED", False),
+        *_time("TERMINATED"), C("ETL_DN", "str255"), *CLOSED_BY),
+        ["LOGINSESSIONID", "ETL_DN", "CREATED_TS"], "gls", [("LOGINSESSIONID",)],
+        "Do-Not-Disturb intervals of a DN within a login session."),
+    _table("G_CUSTOM_STATES", (
+        C("ID", "bigint", False), C("CALLID", "str50"), C("PARTYID", "str50"), C("PSEQ"),
+        C("ENDPOINTID"), C("ENDPOINTDN", "str255"), C("AGENTID"), C("LOGINSESSIONID", "str50"),
+        C("STATECODE", "int", False), C("STATEKEY", "str255"), *_time("CREATED", False),
+        *_time("TERMINATED"), *[C(f"USERFIELD_{n}", "str255") for n in range(1, 9)], *CLOSED_BY),
+        ["ENDPOINTDN", "STATECODE", "CREATED_TS"], "gud", [("LOGINSESSIONID",)],
+        "Custom agent states opened and closed by EventUserEvent ([custom-states])."),
+    _table("G_CUSTOM_DATA_P", (
+        C("ID", "bigint", False), C("EVENTKEY", "str128", False), C("CALLID", "str50"),
+        C("PARTYID", "str50"), C("PSEQ"), C("ENDPOINTID"), C("ENDPOINTDN", "str255"), C("AGENTID"),
+        C("LOGINSESSIONID", "str50"), *_time("ADDED", False)),
+        ["EVENTKEY"], "gud", [("CALLID",)],
+        "One principal record per EventUserEvent whose data is stored."),
+    _table("G_CUSTOM_DATA_S", (
+        C("ID", "bigint", False), C("EVENTKEY", "str128", False), C("CALLID", "str50"),
+        C("PARTYID", "str50"), C("PSEQ"), C("ENDPOINTID"), C("ENDPOINTDN", "str255"), C("AGENTID"),
+        C("KEYNAME", "str255", False), C("VALUE", "text"), C("SOURCE"), *_time("ADDED", False)),
+        ["EVENTKEY", "SOURCE", "KEYNAME"], "gud", [("CALLID",)],
+        "EventUserEvent keys ([custom-states] store-event-data)."),
+]:
+    TABLES[_t.name] = _t
+
+# ---- attached data (gud) ------------------------------------------------------------------------
+_UD_HISTORY = (
+    C("ID", "bigint", False), C("CALLID", "str50", False), C("PARTYID", "str50"), C("ENDPOINTID"),
+    C("ENDPOINTDN", "str255"), C("AGENTID"), C("KEYNAME", "str255", False), C("VALUE", "text"),
+    C("CHANGETYPE", "int", False), C("TYPE"), C("SOURCE", "int", False), C("CSEQ"),
+    *_time("ADDED", False))
+_CALL_UD = (C("G_CUSTOMER_SEGMENT", "str255"), C("G_SERVICE_TYPE", "str255"),
+            C("G_SERVICE_SUBTYPE", "str255"), C("G_BUSINESS_RESULT", "str255"),
+            C("CUSTOMER_ID", "str255"), C("TRANSACTION_ID", "str255"), C("CAUSE_ID", "str255"),
+            C("ACCOUNT_ID", "str255"), C("DESTINATION_ID", "str255"), C("TARGET_ID", "str255"))
+CUST_COLUMNS = 20
+for _t in [
+    # ID hashes (CALLID, SOURCE, KEYNAME, n-th change of the key): two changes of one key can
+    # share a timestamp, so no set of IDB columns is unique
+    _table("G_USERDATA_HISTORY", _UD_HISTORY, ["ID"], "gud", [("CALLID",), ("KEYNAME",)],
+           "Changes of public attached-data keys (per the spec's history mode)."),
+    _table("G_SECURE_USERDATA_HISTORY", _UD_HISTORY, ["ID"], "gud", [("CALLID",)],
+           "Changes of secure attached-data keys."),
+    _table("G_CALL_USERDATA", (C("ID", "bigint", False), C("CALLID", "str50", False), *_CALL_UD),
+           ["CALLID"], "gud", [("CALLID",)], "One row per call: the spec's <call> section keys."),
+    *[_table(name, (C("ID", "bigint", False), C("CALLID", "str50", False),
+                    *[C(f"CUST_DATA_{n}", "str255") for n in range(1, CUST_COLUMNS + 1)]),
+             ["CALLID"], "gud", [("CALLID",)], f"One row per call: the spec's <{section}> keys.")
+      for name, section in (("G_CALL_USERDATA_CUST", "call_cust"),
+                            ("G_CALL_USERDATA_CUST1", "call_cust1"),
+                            ("G_CALL_USERDATA_CUST2", "call_cust2"))],
+]:
+    TABLES[_t.name] = _t
+
 # Configuration (cfg role): loaded from the configuration snapshot, keyed by DBID.
 _CFG = (C("STATE"), C("STATUS"), *_time("CREATED"))
 for _t in [

@@ -6,8 +6,9 @@ once and flagged as a duplicate), parses what is not cached yet, and writes the 
 `SegmentStore.slice_hour()` then cuts the cached parse into one UTC hour.
 
 A segment's parse depends on its predecessor (a TLib block can continue in the next segment) and
-on whether a successor exists, so the cache key is `<id>-<previous id>-<has successor>`: when a
-new segment arrives only the previously-last segment is parsed again.
+on whether a successor exists, so the cache key is `<id>-<previous id>-<has successor>-v<format>`:
+when a new segment arrives only the previously-last segment is parsed again, and a release whose
+parser output differs (PARSE_FORMAT) parses everything again.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from transforms import parquet_sink
 from transforms.parse import (LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs,
                               read_header)
 from transforms.parse_files import discover, merge_reports, run_jobs
+
+# Bumped whenever the parser's output changes shape, so cached parses of older releases are redone.
+PARSE_FORMAT = 2
 
 REGISTRY_SCHEMA = {
     "segment_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
@@ -142,7 +146,7 @@ class SegmentStore:
     @staticmethod
     def _key(job: SegmentJob) -> str:
         prev = job.previous[0] if job.previous else 0
-        return f"{job.file_id}-{prev}-{int(job.has_successor)}"
+        return f"{job.file_id}-{prev}-{int(job.has_successor)}-v{PARSE_FORMAT}"
 
     def _assign_ids(self, digests: list[str]) -> dict[str, int]:
         known = (pl.read_parquet(self.ids_path) if self.ids_path.exists()
