@@ -27,15 +27,24 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
-## Benchmarks (print numbers; never asserted).
+## Benchmarks (print numbers; never asserted). Each simulates what it needs under bench/out.
 bench: setup
 	$(BIN)/python bench/parse_bench.py
+	$(BIN)/python bench/truth_bench.py
+	$(BIN)/python bench/e2e_bench.py
 
 ## The Dagster UI on http://127.0.0.1:3000 over the demo's data (run `make demo` first).
 ui: setup
 	ICON_LOG_DIR=$${ICON_LOG_DIR:-$(ICON_HOME)/demo/logs} \
 	ICON_CONFIG_SNAPSHOT=$${ICON_CONFIG_SNAPSHOT:-$(ICON_HOME)/demo/config.json} \
+	ICON_OPTIONS=$${ICON_OPTIONS:-$(CURDIR)/examples/icon-options.toml} \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## A headless-Chromium screenshot of the UI's asset lineage page into docs/img/lineage.png, over
+## the demo's data (runs the demo first if there is no Dagster instance yet; needs a system
+## Chromium: apt-get install -y chromium).
+ui-screenshot: setup
+	$(BIN)/python tools/ui_screenshot.py
 
 clean:
 	rm -rf var .pytest_cache

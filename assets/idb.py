@@ -1,90 +1,35 @@
-"""HA reconciliation and the IDB itself: per hour, pick each entity from one replica, then
-replace those entities in the SQL tables (docs/architecture.md, "Writing a partition")."""
+"""The IDB itself: per hour, the reconciled entities replace their rows in the SQL tables
+(docs/architecture.md, "Writing a partition"); reference, data-source-session and ledger tables
+beside them."""
 
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from assets.ingest import _preview, segments_key
-from assets.roles import read_staged, role_key, write_staged
+from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
+from assets.roles import read_staged, role_key
 from dagster_project.partitions import HOURLY
+from dagster_project.progress import report
 from dagster_project.resources import IconConfig, Idb, LogStorage
-from transforms import dictionary
+from transforms import dictionary, dss
 from transforms.gcc.build import GCC_TABLES
 from transforms.gls.build import GLS_TABLES
 from transforms.gud.build import GUD_TABLES
-from transforms.idb_schema import table
+from transforms.idb_schema import DSS_TABLES, table
 from transforms.timecodes import timecode_frame
 
-RECONCILE_GROUP = "ha_reconciliation"
 IDB_GROUP = "idb"
-RECONCILED_KEY = dg.AssetKey(["ha", "reconciled"])
 ROLE_TABLES = {"gcc": GCC_TABLES, "gls": GLS_TABLES, "gud": GUD_TABLES}
 ROLES = list(ROLE_TABLES)
+LEDGER_TABLES = ("ETL_COVERAGE", "ETL_RECONCILE")
 
 
 def idb_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["idb", name])
 
 
-def reconcile(staged: dict[str, tuple[dict[str, pl.DataFrame], pl.DataFrame]]
-              ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, dict[str, int]]:
-    """Each entity from exactly one replica (the first, in replica order, that has it): never
-    doubled. `staged`: replica -> (tables, status)."""
-    chosen: list[pl.DataFrame] = []
-    taken = pl.DataFrame(schema={"entity": pl.String})
-    per_replica: dict[str, int] = {}
-    for replica in sorted(staged):
-        _, status = staged[replica]
-        mine = status.join(taken, on="entity", how="anti").with_columns(replica=pl.lit(replica))
-        per_replica[replica] = mine.height
-        chosen.append(mine)
-        taken = pl.concat([taken, mine.select("entity")])
-    status = pl.concat(chosen, how="vertical_relaxed") if chosen else pl.DataFrame(
-        schema={"entity": pl.String, "group": pl.String, "open": pl.Boolean, "replica": pl.String})
-    tables: dict[str, pl.DataFrame] = {}
-    for replica in sorted(staged):
-        frames, _ = staged[replica]
-        mine = status.filter(pl.col("replica") == replica).select(pl.col("entity").alias("ETL_ENTITY"))
-        for name, frame in frames.items():
-            part = frame.join(mine, on="ETL_ENTITY", how="semi") if "ETL_ENTITY" in frame.columns \
-                else frame
-            tables[name] = pl.concat([tables[name], part], how="vertical_relaxed") \
-                if name in tables else part
-    for name, frame in tables.items():
-        if not table(name).has_etl_columns:
-            tables[name] = frame.unique(list(table(name).key), maintain_order=True)
-    return tables, status, per_replica
-
-
 def build_idb_assets(replicas: list[str]) -> list:
-    @dg.asset(
-        key=RECONCILED_KEY,
-        deps=[role_key(r, role) for r in replicas for role in ROLES],
-        partitions_def=HOURLY,
-        group_name=RECONCILE_GROUP,
-        kinds={"polars", "parquet"},
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        description="HA reconciliation: for every hour and every entity (call, login session…), "
-                    "the rows of exactly one replica; never one entity twice.",
-    )
-    def reconciled(context: dg.AssetExecutionContext, logs: LogStorage) -> dg.MaterializeResult:
-        counts: dict[str, int] = {}
-        for part in context.partition_keys:
-            for role in ROLES:
-                staged = {r: s for r in replicas
-                          if (s := read_staged(logs.role_dir(r, role, part))) is not None}
-                if not staged:
-                    raise FileNotFoundError(f"no replica has {role} output for {part}: materialize "
-                                            f"{', '.join(role_key(r, role).to_user_string() for r in replicas)} first")
-                tables, status, per_replica = reconcile(staged)
-                write_staged(logs.reconciled_dir(role, part),
-                             {**{f"tables/{n}": f for n, f in tables.items()}, "status": status})
-                for r, n in per_replica.items():
-                    counts[f"entities_from_{r}"] = counts.get(f"entities_from_{r}", 0) + n
-        return dg.MaterializeResult(metadata={**counts, "partitions": len(context.partition_keys)})
-
     @dg.asset(
         key=idb_key("reference"),
         deps=[segments_key(r) for r in replicas],
@@ -111,7 +56,64 @@ def build_idb_assets(replicas: list[str]) -> list:
             "timecodes": store.count("G_TIMECODE"),
             "dictionary": dg.MetadataValue.md(_preview(frames["G_DICT_TYPE"], 40))})
 
-    return [reconciled, *[idb_writer(role) for role in ROLES], reference]
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(idb_key(name), deps=[DSS_KEY], group_name=IDB_GROUP,
+                            kinds={"sqlite", "postgres"}, description=table(name).description)
+               for name in DSS_TABLES],
+        can_subset=False,
+        name="idb_dss",
+    )
+    def dss_tables(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
+        """G_DSS_GCC/GLS/GUD_PROVIDER: every replica's data source sessions (replaced whole)."""
+        clock = load_clock(logs, icon.snapshot_data().switches())
+        paths = {r: logs.segments(r).registry().select(
+            pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path") for r in replicas}
+        frames: dict[str, list[pl.DataFrame]] = {}
+        # ICON_DBID 1, 2, …: each replica's own sessions; 0: the reconciled stream the IDB is
+        # written from (what GSYS_DOMAIN points at)
+        for n, replica in enumerate(replicas, start=1):
+            mine = clock.sessions.filter(pl.col("replica") == replica)
+            for name, frame in dss.provider_tables(mine, n, f"{replica}/", paths[replica]).items():
+                frames.setdefault(name, []).append(frame)
+        union = clock.reconciled()
+        for first in union["first_replica"].unique().to_list():
+            part = union.filter(pl.col("first_replica") == first).drop("first_replica",
+                                                                        "last_replica")
+            for name, frame in dss.provider_tables(part, 0, f"{first}/", paths[first]).items():
+                frames.setdefault(name, []).append(frame)
+        merged = {name: pl.concat(parts) for name, parts in frames.items()}
+        if icon.options().get("callconcentrator", "use-dss-monitor") == 0:
+            merged = {name: frame.clear() for name, frame in merged.items()}
+        idb.store().replace_all(merged)
+        for name, frame in merged.items():
+            yield dg.MaterializeResult(asset_key=idb_key(name), metadata={"rows": frame.height})
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(idb_key(name), deps=[RECONCILED_KEY, COVERAGE_KEY],
+                            group_name=IDB_GROUP, kinds={"sqlite", "postgres"},
+                            description=table(name).description)
+               for name in LEDGER_TABLES],
+        partitions_def=HOURLY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=False,
+        name="idb_ledgers",
+    )
+    def ledgers(context: dg.AssetExecutionContext, logs: LogStorage, idb: Idb):
+        """ETL_COVERAGE and ETL_RECONCILE: the hour's rows replace what the hour wrote before."""
+        store = idb.store()
+        rows = {name: 0 for name in LEDGER_TABLES}
+        for part in context.partition_keys:
+            found = read_ledgers(logs, part)
+            frames = {name: table(name).conform(found.get(name, table(name).empty()))
+                      for name in LEDGER_TABLES}
+            store.replace_where(frames, "HOUR", part)
+            for name, frame in frames.items():
+                rows[name] += frame.height
+        for name in LEDGER_TABLES:
+            yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
+                "rows_written": rows[name], "partitions": len(context.partition_keys)})
+
+    return [*[idb_writer(role) for role in ROLES], reference, dss_tables, ledgers]
 
 
 def idb_writer(role: str) -> dg.AssetsDefinition:
@@ -120,7 +122,7 @@ def idb_writer(role: str) -> dg.AssetsDefinition:
     names = ROLE_TABLES[role]
 
     @dg.multi_asset(
-        specs=[dg.AssetSpec(idb_key(name), deps=[RECONCILED_KEY], group_name=IDB_GROUP,
+        specs=[dg.AssetSpec(idb_key(name), deps=[role_key(role)], group_name=IDB_GROUP,
                             kinds={"sqlite", "postgres"}, description=table(name).description)
                for name in names],
         partitions_def=HOURLY,
@@ -128,28 +130,33 @@ def idb_writer(role: str) -> dg.AssetsDefinition:
         can_subset=False,
         name=f"idb_{role}",
     )
-    def write(context: dg.AssetExecutionContext, logs: LogStorage, idb: Idb):
+    def write(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
         store = idb.store()
+        monitored = sorted(load_clock(logs, icon.snapshot_data().switches()).sessions["switch"]
+                           .unique().to_list())
         rows: dict[str, int] = {}
         over: dict[str, int] = {}
         for part in context.partition_keys:
             staged = read_staged(logs.reconciled_dir(role, part))
             if staged is None:
-                raise FileNotFoundError(f"no reconciled {role} output for {part}: materialize "
-                                        f"{RECONCILED_KEY.to_user_string()} first")
+                raise FileNotFoundError(f"no {role} output for {part}: materialize "
+                                        f"{role_key(role).to_user_string()} first")
             tables, status = staged
             frames = {n: tables.get(n, table(n).empty()) for n in names}
             by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
-            report = store.write_entities(by_entity, status["entity"].to_list(), part)
+            written = store.write_entities(by_entity, status["entity"].to_list(), part)
             for n, f in frames.items():
                 if n not in by_entity:
                     store.upsert(n, f)
-            for n, k in report.rows.items():
+            if "GSYS_DNPREMOTELOCATION" in frames:
+                # a switch whose logs arrived since is no longer a remote location
+                store.delete_in("GSYS_DNPREMOTELOCATION", "REMOTELOCATION", monitored)
+            for n, k in written.rows.items():
                 rows[n] = rows.get(n, 0) + k
-            for n, k in report.over_length.items():
+            for n, k in written.over_length.items():
                 over[n] = over.get(n, 0) + k
-            context.log.info(f"IDB {role} {part}: {sum(report.rows.values()):,} rows, "
-                             f"{report.skipped_entities} entities left to later hours")
+            report(context, f"IDB {role} {part}: {sum(written.rows.values()):,} rows, "
+                            f"{written.skipped_entities} entities left to later hours")
         for name in names:
             meta = {"rows_written": rows.get(name, 0), "rows_in_table": store.count(name),
                     "partitions": len(context.partition_keys)}

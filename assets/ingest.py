@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.partitions import HOURLY
+from dagster_project.progress import report
 from dagster_project.resources import IconConfig, LogStorage
 
 RAW_GROUP = "raw_logs"
@@ -42,7 +43,7 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
                      icon: IconConfig) -> dg.MaterializeResult:
         store = logs.segments(replica)
         options = logs.parse_options(redact_keys=icon.masked_keys())
-        result = store.refresh(options, logs.workers, progress=context.log.info)
+        result = store.refresh(options, logs.workers, progress=lambda m: report(context, m))
         reg = result.registry
         live = reg.filter(pl.col("duplicate_of").is_null())
         first, last = live["first_ts"].min(), live["last_ts"].max()
@@ -81,7 +82,7 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
             counts = write_partition(logs, replica, key, frames)
             for name, n in counts.items():
                 totals[name] += n
-            context.log.info(f"{replica} {key}: {counts['events']:,} events")
+            report(context, f"{replica} {key}: {counts['events']:,} events")
         events = frames.get("events") if len(context.partition_keys) == 1 else None
         metadata = {**totals, "partitions": len(context.partition_keys)}
         if events is not None and events.height:

@@ -1,21 +1,23 @@
-"""IDB tables by ICON role, one line per replica: hourly, with the open entities' events carried
-from each hour to the next (docs/architecture.md). Outputs are staged as Parquet; the HA
-reconciliation asset then picks, per entity, the replica the IDB takes it from."""
+"""IDB tables by ICON role, built hour by hour from the reconciled event stream (every
+replica's events, holes filled: assets/ha.py), with the open entities' events carried from each
+hour to the next (docs/architecture.md). Outputs are staged as Parquet; the IDB assets write
+them."""
 
-import shutil
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from assets.ingest import _preview, parsed_key
+from assets.ha import RECONCILED_KEY, events_dir, load_clock, write_staged
+from assets.ingest import _preview
 from dagster_project.partitions import HOURLY
+from dagster_project.progress import report
 from dagster_project.resources import IconConfig, LogStorage
-from transforms.carry import Window, carry_out, with_sources
+from transforms.carry import Window, carry_out
 from transforms.gcc.build import build_gcc
-from transforms.gls.build import build_gls
+from transforms.gls.build import PARTY_LOOKUP, build_gls
 from transforms.gud.build import build_gud
 
 ROLE_GROUP = "idb_by_role"
@@ -25,8 +27,8 @@ class PartitionOrderError(RuntimeError):
     """An hour was asked for before the hour it continues from."""
 
 
-def role_key(replica: str, role: str) -> dg.AssetKey:
-    return dg.AssetKey([f"replica_{replica}", role])
+def role_key(role: str) -> dg.AssetKey:
+    return dg.AssetKey(["roles", role])
 
 
 def previous_key(key: str) -> str:
@@ -48,59 +50,42 @@ def read_window(folder: Path) -> Window | None:
     return Window(pl.read_parquet(folder / "events.parquet"), pl.read_parquet(folder / "kvpairs.parquet"))
 
 
-def write_staged(final: Path, frames: dict[str, pl.DataFrame]) -> None:
-    """Write a folder of Parquet files atomically (aside, then renamed into place)."""
-    staging = final.with_name(final.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for name, frame in frames.items():
-        path = staging / f"{name}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(path)
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
+def hour_window(logs: LogStorage, key: str) -> Window:
+    """The hour's reconciled events (with `src`, `dss_id`, times in the reference clock)."""
+    window = read_window(events_dir(logs, key))
+    if window is None:
+        raise PartitionOrderError(f"the reconciled events of {key} are missing: materialize "
+                                  f"{RECONCILED_KEY.to_user_string()} for {key} first")
+    return window
 
 
-def hour_window(logs: LogStorage, replica: str, key: str, registry: pl.DataFrame) -> Window:
-    folder = logs.parsed_dir(replica, key)
-    if not (folder / "events.parquet").exists():
-        raise PartitionOrderError(
-            f"parsed events of {replica} {key} are missing: materialize "
-            f"{parsed_key(replica).to_user_string()} for {key} first")
-    events = pl.read_parquet(folder / "events.parquet")
-    kvpairs = pl.read_parquet(folder / "kvpairs.parquet")
-    return Window(with_sources(events, registry, replica), kvpairs)
-
-
-def carried_in(logs: LogStorage, replica: str, role: str, key: str, registry: pl.DataFrame) -> Window:
+def carried_in(logs: LogStorage, role: str, key: str, first_data: datetime | None) -> Window:
     """The open entities carried from the previous hour; nothing when no data precedes `key`."""
     prev = previous_key(key)
-    carry = read_window(logs.role_dir(replica, role, prev) / "carry")
+    carry = read_window(logs.reconciled_dir(role, prev) / "carry")
     if carry is not None:
         return carry
     start = HOURLY.time_window_for_partition_key(key).start
-    live = registry.filter(pl.col("duplicate_of").is_null() & pl.col("first_ts").is_not_null())
-    if live.height and live["first_ts"].min() < start:
+    if first_data is not None and first_data < start:
         raise PartitionOrderError(
-            f"{role} of replica {replica}: the hour before {key} ({prev}) has not been processed, "
-            f"and log data exists before {key}; process hours in order (a backfill from the first "
-            f"hour with data, or `icon-etl load`)")
+            f"{role}: the hour before {key} ({prev}) has not been processed, and log data exists "
+            f"before {key}; process hours in order (a backfill from the first hour with data, or "
+            f"`icon-etl load`)")
     return Window.empty()
 
 
-def run_role_hour(logs: LogStorage, replica: str, role: str, key: str, registry: pl.DataFrame,
+def run_role_hour(logs: LogStorage, role: str, key: str, first_data: datetime | None,
                   build: Callable[[Window, str], tuple[dict[str, pl.DataFrame], pl.DataFrame,
                                                         pl.DataFrame, pl.DataFrame]],
                   carry_more: Callable[[Window], dict[str, pl.DataFrame]] | None = None) -> dict:
     """Carry in, build, carry out, stage. `build(window, key)` returns (tables, status,
     open keys, event keys) where event keys map (file_id, line) -> key. `carry_more(carried)`
     adds frames of the role's own to the carry (e.g. context the carried entities still need)."""
-    window = carried_in(logs, replica, role, key, registry) + hour_window(logs, replica, key, registry)
+    window = carried_in(logs, role, key, first_data) + hour_window(logs, key)
     tables, status, open_keys, event_keys = build(window, key)
     carry = carry_out(window, open_keys, event_keys)
     extra = carry_more(carry) if carry_more else {}
-    write_staged(logs.role_dir(replica, role, key), {
+    write_staged(logs.reconciled_dir(role, key), {
         **{f"tables/{name}": frame for name, frame in tables.items()},
         "status": status, "carry/events": carry.events, "carry/kvpairs": carry.kvpairs,
         **{f"carry/{name}": frame for name, frame in extra.items()}})
@@ -109,33 +94,37 @@ def run_role_hour(logs: LogStorage, replica: str, role: str, key: str, registry:
             "open": int(status["open"].sum()) if status.height else 0, "tables": tables}
 
 
-def monitored_switches(registry: pl.DataFrame, icon_switches: pl.DataFrame) -> set[str]:
-    apps = set(registry.filter(pl.col("duplicate_of").is_null())["app"].drop_nulls().to_list())
-    return set(icon_switches.filter(pl.col("app").is_in(list(apps)))["switch"].to_list())
+def first_data(sessions: pl.DataFrame) -> datetime | None:
+    return sessions["start_ts"].min() if sessions.height else None
 
 
-def build_role_assets(replica: str) -> list[dg.AssetsDefinition]:
-    key = role_key(replica, "gcc")
+def monitored_switches(sessions: pl.DataFrame) -> set[str]:
+    """Switches whose T-Server logs are loaded (in any replica)."""
+    return set(sessions["switch"].unique().to_list())
+
+
+def build_role_assets() -> list[dg.AssetsDefinition]:
+    key = role_key("gcc")
 
     @dg.asset(
         key=key,
-        deps=[parsed_key(replica),
+        deps=[RECONCILED_KEY,
               dg.AssetDep(key, partition_mapping=dg.TimeWindowPartitionMapping(
                   start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True))],
         partitions_def=HOURLY,
         group_name=ROLE_GROUP,
         kinds={"polars", "parquet"},
         backfill_policy=dg.BackfillPolicy.single_run(),
-        description=(f"Interactions, calls and parties (ICON role gcc) of replica {replica!r}: "
-                     "G_IR, G_CALL, G_PARTY with their histories, statistics, routing results, "
-                     "virtual-queue stays and inter-site links, staged as Parquet. Calls still "
-                     "open at the end of the hour carry their events into the next hour."),
+        description=("Interactions, calls and parties (ICON role gcc): G_IR, G_CALL, G_PARTY with "
+                     "their histories, statistics, routing results, virtual-queue stays and "
+                     "inter-site links, staged as Parquet. Calls still open at the end of the "
+                     "hour carry their events into the next hour."),
     )
     def gcc(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig) -> dg.MaterializeResult:
         config = icon.snapshot_data()
         options = icon.gcc_options()
-        registry = logs.segments(replica).registry()
-        monitored = monitored_switches(registry, config.switches())
+        sessions = load_clock(logs, config.switches()).sessions
+        monitored = monitored_switches(sessions)
 
         def build(window: Window, part: str):
             result = build_gcc(window.events, window.kvpairs, config, part, options, monitored)
@@ -146,10 +135,10 @@ def build_role_assets(replica: str) -> list[dg.AssetsDefinition]:
         totals = {"events": 0, "rows": 0, "carried_out": 0}
         last = None
         for part in context.partition_keys:
-            last = run_role_hour(logs, replica, "gcc", part, registry, build)
+            last = run_role_hour(logs, "gcc", part, first_data(sessions), build)
             for name in totals:
                 totals[name] += last[name]
-            context.log.info(f"gcc {replica} {part}: {last['events']:,} events, {last['rows']:,} rows, "
+            report(context, f"gcc {part}: {last['events']:,} events, {last['rows']:,} rows, "
                              f"{last['open']} calls open")
         metadata = {**totals, "open_calls_at_end": last["open"] if last else 0,
                     "partitions": len(context.partition_keys),
@@ -159,18 +148,18 @@ def build_role_assets(replica: str) -> list[dg.AssetsDefinition]:
                 "CALLID", "CALLTYPE", "STATE", "CREATED", "TERMINATED", "PARENTCALLID", "MERGECALLID")))
         return dg.MaterializeResult(metadata=metadata)
 
-    return [gcc, build_gud_asset(replica), build_gls_asset(replica)]
+    return [gcc, build_gud_asset(), build_gls_asset()]
 
 
-def build_gud_asset(replica: str) -> dg.AssetsDefinition:
+def build_gud_asset() -> dg.AssetsDefinition:
     @dg.asset(
-        key=role_key(replica, "gud"),
-        deps=[parsed_key(replica), role_key(replica, "gcc")],
+        key=role_key("gud"),
+        deps=[RECONCILED_KEY, role_key("gcc")],
         partitions_def=HOURLY,
         group_name=ROLE_GROUP,
         kinds={"polars", "parquet"},
         backfill_policy=dg.BackfillPolicy.single_run(),
-        description=(f"Attached data (ICON role gud) of replica {replica!r}: G_USERDATA_HISTORY, "
+        description=("Attached data (ICON role gud): G_USERDATA_HISTORY, "
                      "G_SECURE_USERDATA_HISTORY and the G_CALL_USERDATA* tables, per the "
                      "attached-data specification. Reads the same window as gcc and takes each "
                      "change's PartyID and CSeq from gcc's parties."),
@@ -179,22 +168,21 @@ def build_gud_asset(replica: str) -> dg.AssetsDefinition:
         config = icon.snapshot_data()
         spec = icon.adata_spec()
         history = icon.options().get("callconcentrator", "adata-userdata-history")
-        registry = logs.segments(replica).registry()
+        start = first_data(load_clock(logs, config.switches()).sessions)
         rows: dict[str, int] = {}
         for part in context.partition_keys:
-            staged = read_staged(logs.role_dir(replica, "gcc", part))
+            staged = read_staged(logs.reconciled_dir("gcc", part))
             if staged is None:
-                raise PartitionOrderError(f"gud of replica {replica} {part} needs gcc of the same "
-                                          f"hour: materialize {role_key(replica, 'gcc').to_user_string()}")
+                raise PartitionOrderError(f"gud {part} needs gcc of the same hour: materialize "
+                                          f"{role_key('gcc').to_user_string()}")
             gcc_tables, status = staged
-            window = carried_in(logs, replica, "gcc", part, registry) + \
-                hour_window(logs, replica, part, registry)
+            window = carried_in(logs, "gcc", part, start) + hour_window(logs, part)
             tables = build_gud(window.events, window.kvpairs, config, gcc_tables, spec, history, part)
-            write_staged(logs.role_dir(replica, "gud", part),
+            write_staged(logs.reconciled_dir("gud", part),
                          {**{f"tables/{n}": f for n, f in tables.items()}, "status": status})
             for n, f in tables.items():
                 rows[n] = rows.get(n, 0) + f.height
-            context.log.info(f"gud {replica} {part}: {sum(f.height for f in tables.values()):,} rows")
+            report(context, f"gud {part}: {sum(f.height for f in tables.values()):,} rows")
         # key names and counts only: attached-data values can be personal or secure
         return dg.MaterializeResult(metadata={
             **{f"rows_{n}": k for n, k in rows.items()}, "partitions": len(context.partition_keys),
@@ -204,37 +192,40 @@ def build_gud_asset(replica: str) -> dg.AssetsDefinition:
     return gud
 
 
-PARTY_LOOKUP = ["PARTYID", "CALLID", "ENDPOINTDN", "CREATED"]
 
 
-def build_gls_asset(replica: str) -> dg.AssetsDefinition:
-    key = role_key(replica, "gls")
+def build_gls_asset() -> dg.AssetsDefinition:
+    key = role_key("gls")
 
     @dg.asset(
         key=key,
-        deps=[parsed_key(replica), role_key(replica, "gcc"),
+        deps=[RECONCILED_KEY, role_key("gcc"),
               dg.AssetDep(key, partition_mapping=dg.TimeWindowPartitionMapping(
                   start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True))],
         partitions_def=HOURLY,
         group_name=ROLE_GROUP,
         kinds={"polars", "parquet"},
         backfill_policy=dg.BackfillPolicy.single_run(),
-        description=(f"Agent login sessions and states (ICON role gls) of replica {replica!r}: "
+        description=("Agent login sessions and states (ICON role gls): "
                      "G_LOGIN_SESSION, GX_SESSION_ENDPOINT, G_AGENT_STATE_HISTORY, "
-                     "G_AGENT_STATE_RC(_A), G_DND_HISTORY. Sessions still open at the end of the "
+                     "G_AGENT_STATE_RC(_A), G_DND_HISTORY, and the custom states and user-event "
+                     "data of [custom-states] (G_CUSTOM_STATES, G_CUSTOM_DATA_P/S). Sessions "
+                     "still open at the end of the "
                      "hour carry their events (and the parties of their calls) to the next hour."),
     )
     def gls(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig) -> dg.MaterializeResult:
         config = icon.snapshot_data()
         options = icon.options()
-        registry = logs.segments(replica).registry()
+        clock = load_clock(logs, config.switches())
+        dss_ends = session_ends(logs, clock.reconciled())
+        start = first_data(clock.sessions)
         totals = {"events": 0, "rows": 0, "carried_out": 0}
         last = None
         for part in context.partition_keys:
-            parties = _party_lookup(logs, replica, part)
+            parties = _party_lookup(logs, part)
 
             def build(window: Window, p: str, parties=parties):
-                r = build_gls(window.events, window.kvpairs, config, p, options, parties)
+                r = build_gls(window.events, window.kvpairs, config, p, options, parties, dss_ends)
                 return r.tables, r.status, r.open_keys, r.event_keys
 
             def carry_more(carried: Window, parties=parties) -> dict[str, pl.DataFrame]:
@@ -244,10 +235,10 @@ def build_gls_asset(replica: str) -> dg.AssetsDefinition:
                     pl.col("CREATED") >= since.replace(tzinfo=None))
                 return {"parties": keep}
 
-            last = run_role_hour(logs, replica, "gls", part, registry, build, carry_more)
+            last = run_role_hour(logs, "gls", part, start, build, carry_more)
             for name in totals:
                 totals[name] += last[name]
-            context.log.info(f"gls {replica} {part}: {last['events']:,} events, {last['rows']:,} rows, "
+            report(context, f"gls {part}: {last['events']:,} events, {last['rows']:,} rows, "
                              f"{last['open']} sessions open")
         metadata = {**totals, "open_sessions_at_end": last["open"] if last else 0,
                     "partitions": len(context.partition_keys)}
@@ -260,15 +251,32 @@ def build_gls_asset(replica: str) -> dg.AssetsDefinition:
     return gls
 
 
-def _party_lookup(logs: LogStorage, replica: str, part: str) -> pl.DataFrame:
+def session_ends(logs: LogStorage, sessions: pl.DataFrame) -> pl.DataFrame:
+    """Sessions of the reconciled stream that ended (dss_id, end_ts, end_src): login sessions
+    still open then are closed at its last event (docs/semantics.md §8)."""
+    ends = sessions.filter(~pl.col("open"))
+    frames = []
+    for replica in ends["last_replica"].unique().to_list():
+        paths = logs.segments(replica).registry().select(
+            file_id=pl.col("segment_id").cast(pl.UInt32), path="path")
+        frames.append(ends.filter(pl.col("last_replica") == replica)
+                      .join(paths, left_on="last_file_id", right_on="file_id", how="left")
+                      .select("dss_id", "end_ts", end_src=pl.concat_str(
+                          [pl.lit(f"{replica}/"), pl.col("path"), pl.lit(":"),
+                           pl.col("last_line").cast(pl.String)])))
+    return pl.concat(frames) if frames else pl.DataFrame(
+        schema={"dss_id": pl.Int64, "end_ts": pl.Datetime("us", "UTC"), "end_src": pl.String})
+
+
+def _party_lookup(logs: LogStorage, part: str) -> pl.DataFrame:
     """G_PARTY rows for PARTYID lookups: carried from the previous gls hour plus this hour's gcc
     output (the latest row of each party)."""
-    staged = read_staged(logs.role_dir(replica, "gcc", part))
+    staged = read_staged(logs.reconciled_dir("gcc", part))
     if staged is None:
-        raise PartitionOrderError(f"gls of replica {replica} {part} needs gcc of the same hour: "
-                                  f"materialize {role_key(replica, 'gcc').to_user_string()}")
+        raise PartitionOrderError(f"gls {part} needs gcc of the same hour: materialize "
+                                  f"{role_key('gcc').to_user_string()}")
     frames = [staged[0]["G_PARTY"].select(PARTY_LOOKUP)]
-    carried = logs.role_dir(replica, "gls", previous_key(part)) / "carry" / "parties.parquet"
+    carried = logs.reconciled_dir("gls", previous_key(part)) / "carry" / "parties.parquet"
     if carried.exists():
         frames.insert(0, pl.read_parquet(carried))
     return pl.concat(frames, how="vertical_relaxed").unique("PARTYID", keep="last",

@@ -4,7 +4,7 @@
     .venv/bin/python bench/truth_bench.py --profile small --hours 3
     .venv/bin/python bench/truth_bench.py --sim bench/out/bep300-day   # reuse a simulated folder
 
-Builds the IDB tables from all events at once (`build_gcc`, `build_gud`; hour-by-hour equals
+Builds the IDB tables from all events at once (`build_gcc`, `build_gud`, `build_gls`; hour-by-hour equals
 this: tests/test_pipeline.py) and prints, per check, how many truth facts the IDB agrees with.
 """
 
@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulator import simulate  # noqa: E402
-from simulator.compare import (compare_calls, compare_user_data, load_truth_calls,  # noqa: E402
-                               load_window)
+from simulator.compare import (compare_agents, compare_calls, compare_user_data,  # noqa: E402
+                               load_truth_calls, load_window)
 from transforms.config_snapshot import load_snapshot  # noqa: E402
 from transforms.gcc.build import build_gcc  # noqa: E402
+from transforms.gls.build import PARTY_LOOKUP, build_gls  # noqa: E402
 from transforms.gud.build import build_gud  # noqa: E402
 from transforms.gud.spec import spec_from_options  # noqa: E402
 from transforms.options import load_options  # noqa: E402
@@ -72,9 +73,9 @@ def main() -> int:
     data = sim.parent / (sim.name + "-data")
     shutil.rmtree(data, ignore_errors=True)
     t = time.perf_counter()
-    window = load_window(sim / "logs", data, workers=args.workers)
-    timings["parse + load"] = time.perf_counter() - t
     config = load_snapshot(sim / "config.json")
+    window = load_window(sim / "logs", data, workers=args.workers, switches=config.switches())
+    timings["parse + load"] = time.perf_counter() - t
     options = load_options(EXAMPLES / "icon-options.toml")
 
     t = time.perf_counter()
@@ -84,11 +85,17 @@ def main() -> int:
     gud = build_gud(window.events, window.kvpairs, config, gcc.tables, spec_from_options(options),
                     options.get("callconcentrator", "adata-userdata-history"), "bench")
     timings["gud"] = time.perf_counter() - t
-    tables = {**gcc.tables, **gud}
+    t = time.perf_counter()
+    gls = build_gls(window.events, window.kvpairs, config, "bench", options,
+                    gcc.tables["G_PARTY"].select(PARTY_LOOKUP))
+    timings["gls"] = time.perf_counter() - t
+    tables = {**gcc.tables, **gud, **gls.tables}
 
     truth = load_truth_calls(sim / "truth")
     ok = print_report(f"calls ({len(truth):,} in the truth file)", compare_calls(tables, truth))
     ok &= print_report("attached data", compare_user_data(tables, truth, frozenset({"CustomerPIN"})))
+    ok &= print_report("agents: login sessions, states, reasons, DND, custom states",
+                       compare_agents(tables, sim / "truth"))
 
     print(f"\nevents {window.events.height:,}  kv pairs {window.kvpairs.height:,}")
     print("rows: " + ", ".join(f"{n} {f.height:,}" for n, f in tables.items() if f.height))

@@ -10,24 +10,33 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
+from assets.ha import build_ha_assets
 from assets.idb import build_idb_assets
 from assets.ingest import build_ingest_assets
 from assets.roles import build_role_assets
 from dagster_project import settings
+from dagster_project.jobs import hourly_job, main_job, register_job
+from dagster_project.schedules import hourly_schedule
+from dagster_project.sensors import log_folder_sensor
 from dagster_project.resources import default_resources
+from quality.checks import build_quality_checks
 
 REPLICAS = sorted(settings.replicas())
 
 ingest_assets = [a for replica in REPLICAS for a in build_ingest_assets(replica)]
-role_assets = [a for replica in REPLICAS for a in build_role_assets(replica)]
+role_assets = build_role_assets()
+ha_assets = build_ha_assets(REPLICAS)
 idb_assets = build_idb_assets(REPLICAS)
+# Great Expectations suites as asset checks on every IDB table and parsed-events partition
+quality_checks = build_quality_checks(REPLICAS)
 
-# The main job: every asset, so a run takes the logs all the way through.
-main_job = dg.define_asset_job("icon_main", selection=dg.AssetSelection.all(),
-                               description="Register and parse log segments, then build the IDB.")
+ASSETS = ingest_assets + role_assets + ha_assets + idb_assets
 
 defs = dg.Definitions(
-    assets=ingest_assets + role_assets + idb_assets,
-    jobs=[main_job],
+    assets=ASSETS,
+    asset_checks=quality_checks,
+    jobs=[main_job, hourly_job, register_job(ASSETS)],
+    schedules=[hourly_schedule],
+    sensors=[log_folder_sensor],
     resources=default_resources(),
 )

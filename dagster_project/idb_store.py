@@ -30,6 +30,14 @@ SQL_TYPES = {"int": sa.Integer, "smallint": sa.SmallInteger, "bigint": sa.BigInt
              "datetime": sa.DateTime}
 IDB_LENGTH = {"str50": 50, "str128": 128, "str255": 255}
 ENTITY_TEMP = "etl_entities_tmp"
+ID_TEMP = "etl_ids_tmp"
+NOT_HASHED = ("ETL_PARTITION", "ETL_HASH")
+
+
+def with_row_hash(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """ETL_HASH: a hash of the row's content (all columns but the writing partition)."""
+    content = [c for c in table.column_names if c not in NOT_HASHED]
+    return frame.with_columns(ETL_HASH=frame.select(content).hash_rows(seed=7).reinterpret(signed=True))
 
 
 class IdbError(RuntimeError):
@@ -152,16 +160,37 @@ class IdbStore:
                 conn.execute(sa.text(f"DELETE FROM {ENTITY_TEMP} WHERE entity = :e"),
                              [{"e": e} for e in sorted(skip)])
             for name, frame in frames.items():
-                deleted = conn.execute(sa.text(
-                    f"DELETE FROM {name} WHERE ETL_PARTITION = :p AND ETL_ENTITY NOT IN "
-                    f"(SELECT entity FROM {ENTITY_TEMP})"), {"p": partition}).rowcount
-                deleted += conn.execute(sa.text(
-                    f"DELETE FROM {name} WHERE ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})")).rowcount
-                report.deleted[name] = deleted
                 keep = frame.filter(~pl.col("ETL_ENTITY").is_in(list(skip))) if skip else frame
-                self._insert(conn, TABLES[name], keep, report)
+                self._replace_rows(conn, TABLES[name], keep, partition, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _replace_rows(self, conn, table: Table, frame: pl.DataFrame, partition: str,
+                      report: WriteReport) -> None:
+        """Make the batch's entities hold exactly `frame`'s rows, touching only rows that changed:
+        an open login session's eight hours of history are not deleted and inserted again every
+        hour, only its new rows (rows are compared by id and content hash, ETL_HASH)."""
+        name, idcol = table.name, table.columns[0].name
+        stale = conn.execute(sa.text(
+            f"DELETE FROM {name} WHERE ETL_PARTITION = :p AND ETL_ENTITY NOT IN "
+            f"(SELECT entity FROM {ENTITY_TEMP})"), {"p": partition}).rowcount
+        have = conn.execute(sa.text(
+            f"SELECT {idcol}, ETL_HASH FROM {name} WHERE ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"
+        )).fetchall()
+        have = pl.DataFrame(have, schema={idcol: pl.Int64, "ETL_HASH": pl.Int64}, orient="row")
+        new = with_row_hash(table, table.conform(frame))
+        gone = have.join(new.select(idcol, "ETL_HASH"), on=[idcol, "ETL_HASH"], how="anti")
+        if gone.height:
+            self._load_ids(conn, gone[idcol].to_list())
+            conn.execute(sa.text(f"DELETE FROM {name} WHERE {idcol} IN (SELECT id FROM {ID_TEMP}) "
+                                 f"AND ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"))
+        report.deleted[name] = stale + gone.height
+        self._insert(conn, table, new.join(have, on=[idcol, "ETL_HASH"], how="anti"), report)
+
+    def _load_ids(self, conn, ids: list[int]) -> None:
+        conn.execute(sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {ID_TEMP} (id BIGINT PRIMARY KEY)"))
+        conn.execute(sa.text(f"DELETE FROM {ID_TEMP}"))
+        conn.execute(sa.text(f"INSERT INTO {ID_TEMP} (id) VALUES (:i)"), [{"i": i} for i in ids])
 
     def replace_all(self, frames: dict[str, pl.DataFrame]) -> WriteReport:
         """Reference tables (configuration, dictionary): the whole table is replaced."""
@@ -171,6 +200,23 @@ class IdbStore:
                 report.deleted[name] = conn.execute(sa.text(f"DELETE FROM {name}")).rowcount
                 self._insert(conn, TABLES[name], frame, report)
         return report
+
+    def replace_where(self, frames: dict[str, pl.DataFrame], column: str, value: str) -> WriteReport:
+        """Ledger tables: the rows of one hour (`column` = `value`) are replaced together."""
+        report = WriteReport()
+        with self.begin() as conn:
+            for name, frame in frames.items():
+                report.deleted[name] = conn.execute(
+                    sa.text(f"DELETE FROM {name} WHERE {column} = :v"), {"v": value}).rowcount
+                self._insert(conn, TABLES[name], frame, report)
+        return report
+
+    def delete_in(self, name: str, column: str, values: list[str]) -> int:
+        if not values:
+            return 0
+        with self.begin() as conn:
+            return conn.execute(sa.text(f"DELETE FROM {name} WHERE {column} = :v"),
+                                [{"v": v} for v in values]).rowcount
 
     def upsert(self, name: str, frame: pl.DataFrame) -> WriteReport:
         """Insert the rows whose natural key is not there yet (G_TIMECODE, remote locations)."""

@@ -26,6 +26,10 @@ class LogStorage(dg.ConfigurableResource):
     data_dir: str
     workers: int = 1
 
+    @property
+    def log_dir_path(self) -> Path:
+        return Path(self.log_dir)
+
     def replica_root(self, replica: str) -> Path:
         return settings.replicas(Path(self.log_dir)).get(replica, Path(self.log_dir) / replica)
 
@@ -38,10 +42,8 @@ class LogStorage(dg.ConfigurableResource):
     def parsed_dir(self, replica: str, partition_key: str) -> Path:
         return self.replica_data(replica) / "parsed" / _folder(partition_key)
 
-    def role_dir(self, replica: str, role: str, partition_key: str) -> Path:
-        return self.replica_data(replica) / "roles" / role / _folder(partition_key)
-
     def reconciled_dir(self, role: str, partition_key: str) -> Path:
+        """A role's tables of one hour, built from the reconciled events (and its carry)."""
         return Path(self.data_dir) / "reconciled" / role / _folder(partition_key)
 
     def parse_options(self, redact_keys: frozenset[str] = frozenset()) -> ParseOptions:
@@ -75,7 +77,10 @@ class IconConfig(dg.ConfigurableResource):
     def gcc_options(self) -> GccOptions:
         o = self.options()
         return GccOptions(delivered_flag=o.get("gts", "delivered-flag"),
-                          lookup_queue_on_ringing=o.get("gts", "lookup-queue-on-ringing"))
+                          lookup_queue_on_ringing=o.get("gts", "lookup-queue-on-ringing"),
+                          ring_divert=o.get("gts", "ring-divert"),
+                          sst_options=o.get("gts", "sst-options"),
+                          max_call_idle=o.get("icon-etl", "max-call-idle"))
 
 
 class Idb(dg.ConfigurableResource):

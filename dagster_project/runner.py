@@ -17,13 +17,16 @@ import polars as pl
 
 from dagster_project import settings
 from dagster_project.partitions import HOURLY
+from dagster_project.progress import set_sink
 
 # In-process runs print our own progress lines; Dagster's step-by-step DEBUG log stays in the
 # instance (visible in the UI) instead of flooding the terminal.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-HOURS_PER_RUN = 24
+# one run per 30 days of hours: the assets loop over their hours in order inside the run, so a
+# month-long backfill is one run (tech-notes §3.4), not 720
+HOURS_PER_RUN = 720
 
 
 def local_instance() -> dg.DagsterInstance:
@@ -61,40 +64,76 @@ def data_span(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[datet
 
 def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
             partition_keys: list[str] | None = None,
-            progress: Callable[[str], None] = print, hours_per_run: int = HOURS_PER_RUN) -> dict:
-    """Materialize unpartitioned assets, then every partition (all hours with data by default)."""
+            progress: Callable[[str], None] = print, hours_per_run: int = HOURS_PER_RUN,
+            verbose: bool = False) -> dict:
+    """Materialize unpartitioned assets, then every partition (all hours with data by default).
+    `verbose`: also print each asset's per-partition progress lines."""
     graph = defs.resolve_asset_graph()
-    all_assets = list(defs.assets or [])
+    all_assets = list(defs.assets or []) + list(defs.asset_checks or [])
     unpartitioned = [k for k in graph.get_all_asset_keys()
                      if not graph.get(k).is_partitioned and graph.get(k).is_materializable]
     partitioned = [k for k in graph.get_all_asset_keys()
                    if graph.get(k).is_partitioned and graph.get(k).is_materializable]
     resources = defs.resources
     summary: dict = {"runs": 0, "partitions": 0, "failed_runs": 0}
-    if unpartitioned:
-        progress(f"registering log segments ({len(unpartitioned)} assets)")
-        result = dg.materialize(all_assets, selection=unpartitioned, instance=instance,
-                                resources=resources, raise_on_error=False, run_config=QUIET)
-        summary["runs"] += 1
-        if not result.success:
-            summary["failed_runs"] += 1
+    set_sink((lambda m: progress(f"    {m}")) if verbose else None)
+    try:
+        if unpartitioned:
+            progress(f"registering log segments ({len(unpartitioned)} assets)")
+            result = dg.materialize(all_assets, selection=unpartitioned, instance=instance,
+                                    resources=resources, raise_on_error=False, run_config=QUIET)
+            summary["runs"] += 1
+            if not result.success:
+                summary["failed_runs"] += 1
+                summary["error"] = _first_error(result)
+                return summary
+        if partition_keys is None:
+            span = data_span(defs, instance)
+            partition_keys = hours_between(*span) if span else []
+        summary["partitions"] = len(partition_keys)
+        if not partition_keys or not partitioned:
             return summary
-    if partition_keys is None:
-        span = data_span(defs, instance)
-        partition_keys = hours_between(*span) if span else []
-    summary["partitions"] = len(partition_keys)
-    if not partition_keys or not partitioned:
-        return summary
-    progress(f"processing {len(partition_keys)} hourly partitions "
-             f"{partition_keys[0]} .. {partition_keys[-1]}")
-    for i in range(0, len(partition_keys), hours_per_run):
-        chunk = partition_keys[i:i + hours_per_run]
-        result = dg.materialize(all_assets, selection=partitioned, instance=instance,
-                                resources=resources, raise_on_error=False, run_config=QUIET,
-                                tags={RANGE_START: chunk[0], RANGE_END: chunk[-1]})
-        summary["runs"] += 1
-        progress(f"  {chunk[0]} .. {chunk[-1]}: {'ok' if result.success else 'FAILED'}")
-        if not result.success:
-            summary["failed_runs"] += 1
-            break
+        progress(f"processing {len(partition_keys)} hourly partitions "
+                 f"{partition_keys[0]} .. {partition_keys[-1]}")
+        for i in range(0, len(partition_keys), hours_per_run):
+            chunk = partition_keys[i:i + hours_per_run]
+            result = dg.materialize(all_assets, selection=partitioned, instance=instance,
+                                    resources=resources, raise_on_error=False, run_config=QUIET,
+                                    tags={RANGE_START: chunk[0], RANGE_END: chunk[-1]})
+            summary["runs"] += 1
+            progress(f"  {chunk[0]} .. {chunk[-1]}: {'ok' if result.success else 'FAILED'}")
+            if not result.success:
+                summary["failed_runs"] += 1
+                summary["error"] = _first_error(result)
+                break
+    finally:
+        set_sink(None)
     return summary
+
+
+def _first_error(result) -> str:
+    """The first failed step's error message (what the user needs to act on)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            err = event.step_failure_data.error
+            cause = err.cause or err
+            return f"{event.step_key}: {cause.message.strip()}"
+    return "a step failed (see the run in the Dagster UI)"
+
+
+def idb_summary(defs: dg.Definitions) -> dict:
+    """Rows per IDB table and parsed events, for the final summary line."""
+    from dagster_project.idb_store import IdbStore
+    from transforms.idb_schema import TABLES
+
+    store = IdbStore(defs.resources["idb"].url)
+    logs = defs.resources["logs"]
+    events = 0
+    for replica in settings.replicas(Path(logs.log_dir)):
+        reg = logs.segments(replica).registry().filter(pl.col("duplicate_of").is_null())
+        events += int(reg["events"].sum() or 0)
+    try:
+        rows = {name: store.count(name) for name in TABLES if TABLES[name].role != "cfg"}
+    except Exception as exc:  # the IDB was never created (the run failed before)  # noqa: BLE001
+        return {"events": events, "rows": {}, "idb_error": str(exc).splitlines()[0]}
+    return {"events": events, "rows": {k: v for k, v in rows.items() if v}}

@@ -27,10 +27,13 @@ def _ms(text: str | None) -> datetime | None:
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
-def load_window(log_dir: Path, data_dir: Path, replica: str = "a", workers: int = 1):
+def load_window(log_dir: Path, data_dir: Path, replica: str = "a", workers: int = 1,
+                switches: pl.DataFrame | None = None):
     """Every event of a folder of logs as one window (registry + parse cache under `data_dir`),
-    the input `build_gcc`/`build_gud` take in the pipeline, without the hourly split."""
+    the input `build_gcc`/`build_gud` take in the pipeline, without the hourly split. With the
+    configuration's `switches`, events get the data source sessions the pipeline derives."""
     from transforms.carry import Window, with_sources
+    from transforms.dss import OFFSET_SCHEMA, ReplicaClock, sessions
     from transforms.segments import SegmentStore
 
     store = SegmentStore(Path(log_dir), Path(data_dir))
@@ -38,7 +41,11 @@ def load_window(log_dir: Path, data_dir: Path, replica: str = "a", workers: int 
     frames = store.slice_hour(datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
     if not frames:
         return Window.empty()
-    return Window(with_sources(frames["events"], registry, replica), frames["kvpairs"])
+    clock = None
+    if switches is not None:
+        clock = ReplicaClock(sessions(store.skeleton(), switches, replica),
+                             pl.DataFrame(schema=OFFSET_SCHEMA), switches)
+    return Window(with_sources(frames["events"], registry, replica, clock), frames["kvpairs"])
 
 
 def load_truth_calls(truth_dir: Path) -> list[dict]:
@@ -210,11 +217,15 @@ def compare_user_data(tables: dict[str, pl.DataFrame], truth: list[dict],
 AGENT_STATE_NAMES = {1: "login", 2: "notready", 3: "ready", 4: "acw"}
 
 
-def compare_agents(tables: dict[str, pl.DataFrame], truth_dir: Path) -> dict:
+def compare_agents(tables: dict[str, pl.DataFrame], truth_dir: Path,
+                   custom_states: bool | None = None) -> dict:
     """Per-check agreement of the gls tables with `truth/agents.jsonl`: sessions (agent, DNs,
     login, logout), agent-state intervals per DN (state, workmode, start, end), the reasons active
     in each truth interval and the reason-code rows, DND intervals and busy intervals (call
-    connected / disconnected records), at millisecond precision."""
+    connected / disconnected records), at millisecond precision; and the custom-state intervals
+    (dn, code, key, start, end) of G_CUSTOM_STATES when `custom_states` is True, or when it is
+    None and the table has rows (custom states are recorded only when `[custom-states]
+    AgentRecordUserTypes` names the simulator's keys)."""
     with open(Path(truth_dir) / "agents.jsonl") as f:
         truth = [json.loads(line) for line in f]
     t = Tally()
@@ -228,6 +239,10 @@ def compare_agents(tables: dict[str, pl.DataFrame], truth_dir: Path) -> dict:
     codes = _agent_codes(tables)
     dnd = _agent_rows(tables["G_DND_HISTORY"], "LOGINSESSIONID",
                       lambda r: (r["ETL_DN"], r["CREATED"], r["TERMINATED"]))
+    custom = tables.get("G_CUSTOM_STATES")
+    if custom_states is None:
+        custom_states = custom is not None and custom.height > 0
+    custom_rows = _agent_custom_states(custom) if custom_states and custom is not None else {}
     for key, s in wanted.items():
         row = sessions.get(key)
         if row is None:
@@ -275,6 +290,20 @@ def compare_agents(tables: dict[str, pl.DataFrame], truth_dir: Path) -> dict:
         for w, g in zip(want_busy, got_busy):
             t.check("busy interval (dn, call, connected, disconnected)", w, g,
                     f"{where} {w[0]} {w[1]}")
+        if custom_states:
+            want_custom = sorted((c["dn"], c["code"], c["key"], _ms(c["start"]), _ms(c["end"]))
+                                 for c in s.get("custom_states", []))
+            got_custom = custom_rows.get(sid, [])
+            t.check("custom states (count)", len(want_custom), len(got_custom), where)
+            for w, g in zip(want_custom, got_custom):
+                t.check("custom state interval (dn, code, key, start, end)", w, g,
+                        f"{where} {w[0]} {w[2]} {w[3]}")
+    if custom_states:
+        # every custom state row belongs to a session of the truth
+        known = {sessions[k]["LOGINSESSIONID"] for k in wanted if k in sessions}
+        t.check("custom states outside the truth's sessions", 0,
+                sum(len(v) for sid, v in custom_rows.items() if sid not in known),
+                "G_CUSTOM_STATES")
     return t.report()
 
 
@@ -283,6 +312,14 @@ def _agent_rows(frame: pl.DataFrame, by: str, pick) -> dict[str, list]:
     for r in frame.iter_rows(named=True):
         out.setdefault(r[by], []).append(pick(r))
     return out
+
+
+def _agent_custom_states(custom: pl.DataFrame) -> dict[str, list[tuple]]:
+    """(dn, code, key, start, end) of each session's G_CUSTOM_STATES rows, sorted; a state still
+    open at the end of the data has end None, like the truth's."""
+    rows = _agent_rows(custom, "LOGINSESSIONID", lambda r: (
+        r["ENDPOINTDN"], r["STATECODE"], r["STATEKEY"], r["CREATED"], r["TERMINATED"]))
+    return {sid: sorted(v, key=lambda x: (x[0], x[1], x[2], x[3])) for sid, v in rows.items()}
 
 
 def _agent_session_dns(endpoints: pl.DataFrame) -> dict[str, list[str]]:

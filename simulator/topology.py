@@ -223,8 +223,9 @@ def config_snapshot(topo: Topology) -> dict[str, Any]:
     return {
         "format": "icon-etl-config/1",
         "tenants": [{"dbid": TENANT_DBID, "name": TENANT_NAME}],
+        # the backup T-Server of each switch's HA pair (a switchover continues in its log)
         "switches": [{"dbid": s.switch_dbid, "name": s.switch, "tenant_dbid": TENANT_DBID,
-                      "tserver": s.app} for s in sites],
+                      "tserver": s.app, "tserver_backup": s.app + "_B"} for s in sites],
         "dns": [{"dbid": d.dbid, "number": d.number, "switch_dbid": s.switch_dbid, "type": d.type,
                  "tenant_dbid": TENANT_DBID, "name": d.name} for s in sites for d in s.dns],
         "persons": [{"dbid": a.person_dbid, "employee_id": a.login, "user_name": a.login,

@@ -12,6 +12,7 @@ import pytest
 
 from simulator import simulate
 from simulator.compare import compare_agents
+from simulator.topology import AGENT_RECORD_USER_TYPES
 from tests.logtext import event, header, kvlist
 from transforms.carry import Window, carry_out, dss_id
 from transforms.config_snapshot import ConfigSnapshot, load_snapshot
@@ -439,6 +440,10 @@ def test_gls_enumerations_are_in_the_dictionary():
 # a simulated run: hour by hour with the carry == at once; agreement with the ground truth
 # ------------------------------------------------------------------------------------------------
 
+SIM_CUSTOM_STATES = {"AgentRecordUserTypes": AGENT_RECORD_USER_TYPES,
+                     "AgentUserFields": "char,USERFIELD_1,FocusApp", "store-event-data": "all"}
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     root = tmp_path_factory.mktemp("gls_sim")
@@ -489,7 +494,9 @@ def _hour_by_hour(simulated, opts=None, dss_ends=None) -> dict[str, pl.DataFrame
 
 @pytest.mark.parametrize("max_duration, dss_end", [(0, False), (1800, False), (0, True)])
 def test_hour_by_hour_with_carry_equals_the_whole_window(simulated, max_duration, dss_end):
-    opts = options(gls_max_duration=max_duration)
+    # with the custom states and user events the simulated desktops send (test_custom_states.py)
+    opts = IconOptions({**options(gls_max_duration=max_duration).values,
+                        "custom-states": SIM_CUSTOM_STATES})
     ends = None
     if dss_end:   # every T-Server's data source session ends with its last event
         ends = simulated[1].sort("ts").group_by("dss_id").agg(end_ts=pl.col("ts").last(),

@@ -185,3 +185,4 @@ def test_spec_is_found_next_to_the_options_file(tmp_path):
     with pytest.raises(SpecError, match="missing.xml"):
         spec_from_options(load_options(options))
     assert spec_from_options(load_options(None)).vertical == ()
+

@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from assets.ha import build_ha_assets
 from assets.idb import ROLE_TABLES, build_idb_assets
 from assets.ingest import build_ingest_assets
 from assets.roles import build_role_assets
@@ -23,7 +24,7 @@ from simulator.compare import (compare_agents, compare_calls, compare_user_data,
                                load_truth_calls, load_window)
 from transforms.config_snapshot import load_snapshot
 from transforms.gcc.build import build_gcc
-from transforms.gls.build import build_gls
+from transforms.gls.build import PARTY_LOOKUP, build_gls
 from transforms.gud.build import build_gud
 from transforms.gud.spec import spec_from_options
 from transforms.idb_schema import table
@@ -52,8 +53,8 @@ def run(sim: Path, work: Path, idb_url: str, hours_per_run: int) -> tuple[dict, 
                            options_file=str(sim / "icon-options.toml")),
         "idb": Idb(url=idb_url),
     }
-    defs = dg.Definitions(assets=build_ingest_assets("a") + build_role_assets("a")
-                          + build_idb_assets(["a"]), resources=resources)
+    defs = dg.Definitions(assets=build_ingest_assets("a") + build_role_assets()
+                          + build_ha_assets(["a"]) + build_idb_assets(["a"]), resources=resources)
     with dg.instance_for_test() as instance:
         summary = runner.run_all(defs, instance, progress=lambda _: None,
                                  hours_per_run=hours_per_run)
@@ -69,7 +70,7 @@ def idb_tables(url: str) -> dict[str, pl.DataFrame]:
 
 def comparable(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Rows without the partition that wrote them, in the order of the id column."""
-    return frame.drop("ETL_PARTITION", strict=False).sort(table(name).columns[0].name)
+    return frame.drop("ETL_PARTITION", "ETL_HASH", strict=False).sort(table(name).columns[0].name)
 
 
 @pytest.fixture(scope="module")
@@ -138,14 +139,14 @@ def test_postgres_one_run_equals_whole_window_build(sim, tmp_path, pg_url):
     stored = idb_tables(pg_url)
 
     # the same tables built from all events at once, without hours or carries
-    window = load_window(sim / "logs", tmp_path / "whole")
     config = load_snapshot(sim / "config.json")
+    window = load_window(sim / "logs", tmp_path / "whole", switches=config.switches())
     options = load_options(sim / "icon-options.toml")
     gcc = build_gcc(window.events, window.kvpairs, config, "whole").tables
     gud = build_gud(window.events, window.kvpairs, config, gcc, spec_from_options(options),
                     options.get("callconcentrator", "adata-userdata-history"), "whole")
     gls = build_gls(window.events, window.kvpairs, config, "whole", options,
-                    gcc["G_PARTY"].select("PARTYID", "CALLID", "ENDPOINTDN", "CREATED")).tables
+                    gcc["G_PARTY"].select(PARTY_LOOKUP)).tables
     whole = {**gcc, **gud, **gls}
     for name in TABLES:
         ours, theirs = stored[name], whole[name]

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from transforms.event_columns import EVENT_SCHEMA
+
+if TYPE_CHECKING:
+    from transforms.dss import ReplicaClock
 from transforms.parse import KVPAIR_SCHEMA
 
 EVENT_FRAME_SCHEMA = {**EVENT_SCHEMA, "app": pl.String, "src": pl.String, "dss_id": pl.Int64}
@@ -53,19 +57,23 @@ def carry_out(window: Window, open_keys: pl.DataFrame, key_of_event: pl.DataFram
     return window.keep(events)
 
 
-def with_sources(events: pl.DataFrame, registry: pl.DataFrame, replica: str) -> pl.DataFrame:
+def with_sources(events: pl.DataFrame, registry: pl.DataFrame, replica: str,
+                 ha: "ReplicaClock | None" = None) -> pl.DataFrame:
     """`src` = `<replica>/<segment path>:<line>` (what ETL_SOURCE shows) and `dss_id`, the data
-    source session: one per T-Server process (replica, application, process start time)."""
+    source session. With `ha` (transforms.dss) the session comes from the replica's derived
+    sessions and event times are moved to the reference replica's clock; without it, a session
+    is a T-Server process (replica, application, process start time)."""
     reg = registry.filter(pl.col("duplicate_of").is_null())
-    # per segment (a few rows), not per event: the session is a property of the segment
+    # per segment (a few rows), not per event: the fallback session is a property of the segment
     sessions = [dss_id(replica, app, start) for app, start in
                 zip(reg["app"].to_list(), reg["start_time_utc"].to_list())]
     reg = reg.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path").with_columns(
         dss_id=pl.Series(sessions, dtype=pl.Int64))
-    return events.join(reg, on="file_id", how="left").with_columns(
+    out = events.drop("dss_id", "src", strict=False).join(reg, on="file_id", how="left").with_columns(
         src=pl.concat_str([pl.lit(f"{replica}/"), pl.col("path"), pl.lit(":"),
                            pl.col("line").cast(pl.String)]),
     ).drop("path")
+    return ha.apply(out, replica) if ha is not None else out
 
 
 def dss_id(replica: str, app: str | None, start) -> int:

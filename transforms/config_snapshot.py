@@ -46,11 +46,16 @@ class ConfigSnapshot:
 
     # -- lookups used by the transforms ---------------------------------------------------------
     def switches(self) -> pl.DataFrame:
-        """switch_id, switch, app (the T-Server application name in the logs), tenant_id."""
-        rows = [(s["dbid"], s["name"], s["tserver"], s.get("tenant_dbid"))
-                for s in self.doc.get("switches", [])]
+        """switch_id, switch, app (a T-Server application name in the logs), tenant_id,
+        primary: one row per T-Server of the switch (the primary `tserver`, and the optional
+        `tserver_backup` of its HA pair, whose log continues the switch's events after a
+        switchover)."""
+        rows = [(s["dbid"], s["name"], app, s.get("tenant_dbid"), primary)
+                for s in self.doc.get("switches", [])
+                for app, primary in ((s["tserver"], True), (s.get("tserver_backup"), False)) if app]
         return pl.DataFrame(rows, schema={"switch_id": pl.Int32, "switch": pl.String,
-                                          "app": pl.String, "tenant_id": pl.Int32}, orient="row")
+                                          "app": pl.String, "tenant_id": pl.Int32,
+                                          "primary": pl.Boolean}, orient="row")
 
     def endpoints(self) -> pl.DataFrame:
         """switch_id, dn, endpoint_id, endpoint_type (DnType), tenant_id."""

@@ -341,6 +341,22 @@ class HwFlag(IntEnum):
     HARDWARE = 1
 
 
+class DsConnType(IntEnum):
+    """G_DSS_*_PROVIDER.DSCONN_TYPE: how a data source session began [DOC]."""
+    FIRST_CONNECTION = 1
+    RECONNECT = 2
+    SERVER_RESTART = 3
+    SWITCH_RECONNECT = 4
+    SWITCHOVER = 5
+
+
+class DsType(IntEnum):
+    """G_DSS_*_PROVIDER.DS_TYPE [DOC]."""
+    TSERVER = 1
+    INTERACTION_SERVER = 2
+    OCS = 3
+
+
 # (type id, name, column(s), source, enum)
 TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (1, "call_history_change_type", "G_CALL_HISTORY.CHANGETYPE", "DOC", CallHistoryChange),
@@ -376,6 +392,8 @@ TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
      "G_CUSTOM_DATA_S.SOURCE", "INF", UserDataSource),
     (1022, "kv_value_type", "G_USERDATA_HISTORY.TYPE, G_SECURE_USERDATA_HISTORY.TYPE", "INF",
      KvValueType),
+    (1030, "dss_connection_type", "G_DSS_*_PROVIDER.DSCONN_TYPE", "DOC", DsConnType),
+    (1031, "dss_source_type", "G_DSS_*_PROVIDER.DS_TYPE", "DOC", DsType),
     (1101, "agent_state",
      "G_AGENT_STATE_HISTORY.STATE, PENDINGSTATE, PREVSTATE; G_DND_HISTORY.AGENTSTATE; "
      "G_AGENT_STATE_RC(_A).AGENTSTATE", "DOC", AgentState),

@@ -76,7 +76,8 @@ GSYS = (
     Column("GSYS_EXT_INT1", "int"), Column("GSYS_EXT_INT2", "int"),
 )
 ETL = (Column("ETL_ENTITY", "str128", False), Column("ETL_PARTITION", "str50", False),
-       Column("ETL_SOURCE", "str255"), Column("ETL_SOURCE_LAST", "str255"))
+       Column("ETL_SOURCE", "str255"), Column("ETL_SOURCE_LAST", "str255"),
+       Column("ETL_HASH", "bigint"))
 
 
 def C(name: str, type_: str = "int", nullable: bool = True) -> Column:  # noqa: N802
@@ -242,25 +243,30 @@ for _t in [
         *_time("TERMINATED"), C("ETL_DN", "str255"), *CLOSED_BY),
         ["LOGINSESSIONID", "ETL_DN", "CREATED_TS"], "gls", [("LOGINSESSIONID",)],
         "Do-Not-Disturb intervals of a DN within a login session."),
+    # custom agent states and user events ([custom-states]): built by the gls transform with the
+    # login sessions they belong to (docs/semantics.md §8 "Custom states and user events").
+    # ID hashes (LOGINSESSIONID, ENDPOINTDN, STATECODE, n-th start of the code on the DN): two
+    # starts can share a timestamp, so no set of IDB columns is unique
     _table("G_CUSTOM_STATES", (
         C("ID", "bigint", False), C("CALLID", "str50"), C("PARTYID", "str50"), C("PSEQ"),
         C("ENDPOINTID"), C("ENDPOINTDN", "str255"), C("AGENTID"), C("LOGINSESSIONID", "str50"),
         C("STATECODE", "int", False), C("STATEKEY", "str255"), *_time("CREATED", False),
         *_time("TERMINATED"), *[C(f"USERFIELD_{n}", "str255") for n in range(1, 9)], *CLOSED_BY),
-        ["ENDPOINTDN", "STATECODE", "CREATED_TS"], "gud", [("LOGINSESSIONID",)],
-        "Custom agent states opened and closed by EventUserEvent ([custom-states])."),
+        ["ID"], "gls", [("LOGINSESSIONID",), ("CALLID",)],
+        "Custom agent states started and ended by EventUserEvent ([custom-states])."),
     _table("G_CUSTOM_DATA_P", (
         C("ID", "bigint", False), C("EVENTKEY", "str128", False), C("CALLID", "str50"),
         C("PARTYID", "str50"), C("PSEQ"), C("ENDPOINTID"), C("ENDPOINTDN", "str255"), C("AGENTID"),
         C("LOGINSESSIONID", "str50"), *_time("ADDED", False)),
-        ["EVENTKEY"], "gud", [("CALLID",)],
+        ["EVENTKEY"], "gls", [("CALLID",), ("LOGINSESSIONID",)],
         "One principal record per EventUserEvent whose data is stored."),
     _table("G_CUSTOM_DATA_S", (
         C("ID", "bigint", False), C("EVENTKEY", "str128", False), C("CALLID", "str50"),
         C("PARTYID", "str50"), C("PSEQ"), C("ENDPOINTID"), C("ENDPOINTDN", "str255"), C("AGENTID"),
-        C("KEYNAME", "str255", False), C("VALUE", "text"), C("SOURCE"), *_time("ADDED", False)),
-        ["EVENTKEY", "SOURCE", "KEYNAME"], "gud", [("CALLID",)],
-        "EventUserEvent keys ([custom-states] store-event-data)."),
+        C("KEYNAME", "str255", False), C("VALUE", "text"), C("SOURCE", "int", False),
+        *_time("ADDED", False)),
+        ["EVENTKEY", "SOURCE", "KEYNAME"], "gls", [("EVENTKEY",), ("CALLID",)],
+        "EventUserEvent keys ([custom-states] store-event-data, store-event-extensions)."),
 ]:
     TABLES[_t.name] = _t
 
@@ -331,6 +337,42 @@ for _t in [
 ]:
     TABLES[_t.name] = _t
 
+
+# HA control (dss): one row per data source session of a replica (icon-agent-data-ha.md §5.2),
+# and the ETL's own coverage and reconciliation ledgers (not IDB tables: ETL_ prefix).
+_DSS = (
+    C("DSS_ID", "int", False), C("ICON_DBID", "int", False), C("DS_DBID"), C("DS_DBID_PRIM"),
+    C("DS2_DBID"), C("DS_TYPE"), C("ICON_STIME", "datetime"), C("DSCONN_STIME", "datetime"),
+    C("DSCONN_SDSTIME", "datetime"), C("DSCONN_SDSTS", "bigint"), C("DSCONN_TYPE", "int", False),
+    C("ICON_ETIME", "datetime"), C("DSCONN_ETIME", "datetime"), C("FEVENT_ITIME", "datetime"),
+    C("FEVENT_DSTIME", "datetime"), C("FEVENT_DSSEQ", "str255"), C("LEVENT_ITIME", "datetime"),
+    C("LEVENT_DSTIME", "datetime"), C("LEVENT_DSSEQ", "str255"),
+    C("ETL_REPLICA", "str50", False), C("ETL_APP", "str255"), C("ETL_SWITCH", "str255"),
+    C("ETL_END_REASON", "str50"), C("ETL_SOURCE", "str255"), C("ETL_SOURCE_LAST", "str255"),
+)
+DSS_TABLES = ("G_DSS_GCC_PROVIDER", "G_DSS_GLS_PROVIDER", "G_DSS_GUD_PROVIDER")
+for _t in [
+    *[_table(name, _DSS, ["DSS_ID", "ICON_DBID"], "dss", [("DS2_DBID",)],
+             f"Data source sessions of the {name[6:9].lower()} provider: one row per unbroken "
+             "stretch of a T-Server's events in one replica's logs.", etl=False, gsys=False)
+      for name in DSS_TABLES],
+    _table("ETL_COVERAGE", (
+        C("HOUR", "str50", False), C("REPLICA", "str50", False), C("SWITCH", "str255", False),
+        C("STATUS", "str50", False), C("COVERED_SECONDS", "int"), C("EXPECTED_SECONDS", "int"),
+        C("MISSING", "text"), C("DSS_IDS", "text"), C("SKEW_MS", "int")),
+        ["HOUR", "REPLICA", "SWITCH"], "dss", [("HOUR",)],
+        "Coverage ledger: per hour, replica and switch, complete / partial (with the missing "
+        "intervals) / missing.", etl=False, gsys=False),
+    _table("ETL_RECONCILE", (
+        C("HOUR", "str50", False), C("SWITCH", "str255", False), C("REPLICA", "str50", False),
+        C("EVENTS", "int"), C("FILLED_WINDOWS", "int"), C("CALLS_ONLY_HERE", "int"),
+        C("FILLED", "text"), C("UNCOVERED", "text")),
+        ["HOUR", "SWITCH", "REPLICA"], "dss", [("HOUR",)],
+        "Reconciliation ledger: per hour, switch and replica, the events taken from the replica, "
+        "the windows it filled for the replicas before it, the calls only it logged, and the "
+        "windows no replica covers.", etl=False, gsys=False),
+]:
+    TABLES[_t.name] = _t
 
 def table(name: str) -> Table:
     return TABLES[name]

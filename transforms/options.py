@@ -6,6 +6,7 @@ set, fails with the file, the option and the allowed values; nothing falls back 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,29 @@ class Spec:
 
 ROLES = ("all", "cfg", "gcc", "gls", "gud", "lrm", "gos")
 
+
+class _ContinuedOptions(dict):
+    """The [custom-states] specs: `EventData_<n>` for any integer n ≥ 1 is a continuation of
+    EventData [DOC] and has the spec of `EventData_1`; every other name must be listed."""
+
+    CONTINUATION = re.compile(r"EventData_[1-9][0-9]*")
+
+    def _resolve(self, name):
+        if not dict.__contains__(self, name) and isinstance(name, str) \
+                and self.CONTINUATION.fullmatch(name):
+            return "EventData_1"
+        return name
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, self._resolve(name))
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, self._resolve(name))
+
+    def get(self, name, default=None):
+        return dict.get(self, self._resolve(name), default)
+
+
 SPECS: dict[str, dict[str, Spec]] = {
     "callconcentrator": {
         "role": Spec("all", kind=str, doc="comma-separated roles (lowercase, `~role` excludes)"),
@@ -45,24 +69,52 @@ SPECS: dict[str, dict[str, Spec]] = {
                                doc="0: an External far end alerts at EventDialing, 1: at "
                                    "EventNetworkReached (2, 3: as 1)"),
         "lookup-queue-on-ringing": Spec(1, (0, 1), int,
-                                        doc="1: a ringing party's parent is the party of ThisQueue"),
-        "ring-divert": Spec(0, (0, 1), int, doc="kept for compatibility: parents come from ThisQueue"),
-        "sst-options": Spec(0, (0, 1), int, doc="how a single-step transfer is recognised"),
+                                        doc="1: a ringing party's distributed parent (G_PARTY."
+                                            "PARENTPARTYID) is the party of EventRinging's "
+                                            "ThisQueue; 0: not taken from ThisQueue"),
+        "ring-divert": Spec(0, (0, 1), int,
+                            doc="1: a ringing (or External) party's distributed parent is also "
+                                "taken from the EventDiverted/EventRouteUsed of the same call "
+                                "that named its DN as ThirdPartyDN, before or after the ringing "
+                                "(ThisQueue wins when both apply); 0: not"),
+        "sst-options": Spec(0, (0, 1), int,
+                            doc="single-step transfer = EventReleased (CallState Transferred, "
+                                "ThirdPartyDN X) 0: followed by EventRinging/EventQueued of X "
+                                "in the same call, 1: alone; counts in G_CALL_STAT.CNT_TRANSFER "
+                                "and makes the transferring party the reached party's parent "
+                                "(link transferred)"),
         "call-deletion-timeout": Spec(30, None, int, 0, 3600, doc="seconds (batch: not used)"),
         "gls-max-duration": Spec(0, None, int, 0, 7 * 24 * 3600,
                                  doc="seconds; 0 = no limit on a login session"),
     },
-    "custom-states": {
-        "AgentRecordUserTypes": Spec("", doc="`code,Key,code,Key…` custom agent states (codes > 199)"),
-        "AgentUserFields": Spec("", doc="`Type,FieldName,KeyName,…` custom state fields"),
-        "EventData": Spec("", doc="`Type,KeyName,…` EventUserEvent keys for G_CUSTOM_DATA_S"),
+    # list syntax, codes, types, field names and key clashes are checked when the options are
+    # used (transforms/gls/custom.py `settings`, docs/semantics.md §8 "Custom states")
+    "custom-states": _ContinuedOptions({
+        "AgentRecordUserTypes": Spec("", doc="`StateCode,KeyName,…` custom agent states: "
+                                             "EventUserEvent key = '+' starts, '-' ends the "
+                                             "state (codes > 199)"),
+        "AgentUserFields": Spec("", doc="`Type,FieldName,KeyName,…` EventUserEvent keys stored "
+                                        "in G_CUSTOM_STATES columns USERFIELD_1..USERFIELD_8 "
+                                        "while the DN is in a custom state (types char, int)"),
+        "EventData": Spec("", doc="`Type,KeyName,…` EventUserEvent UserData keys for "
+                                  "G_CUSTOM_DATA_S with store-event-data = conf (types char, int)"),
+        "EventData_1": Spec("", doc="EventData_1, EventData_2, …: continuations of EventData, "
+                                    "joined in numeric order"),
         "store-event-data": Spec("none", ("none", "all", "conf"),
-                                 doc="which EventUserEvent keys go to G_CUSTOM_DATA_S"),
-    },
+                                 doc="which EventUserEvent UserData keys go to G_CUSTOM_DATA_S"),
+        "EventExtensions": Spec("", doc="`Type,KeyName,…` EventUserEvent Extensions keys for "
+                                        "G_CUSTOM_DATA_S with store-event-extensions = conf"),
+        "store-event-extensions": Spec("none", ("none", "all", "conf"),
+                                       doc="which EventUserEvent Extensions keys go to "
+                                           "G_CUSTOM_DATA_S"),
+    }),
     "icon-etl": {
         "max-quarantine-share-warn": Spec(0.01, kind=float, doc="quarantined/lines that warns"),
         "max-quarantine-share-fail": Spec(0.10, kind=float, doc="quarantined/lines that fails"),
         "mask-keys": Spec("", doc="comma-separated KV keys masked in everything printed"),
+        "max-call-idle": Spec(14400, None, int, 0, 7 * 24 * 3600,
+                              doc="seconds without an event after which an open call ends at its "
+                                  "last event (ETL_CLOSED_BY idle_timeout); 0 = never"),
     },
 }
 

@@ -28,6 +28,10 @@ from transforms.parse import (LINE_KINDS, FileReport, ParseOptions, SegmentJob, 
                               read_header)
 from transforms.parse_files import discover, merge_reports, run_jobs
 
+SKELETON_COLUMNS = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
+                    "seq": pl.UInt64, "message": pl.String, "app": pl.String,
+                    "proc_start": pl.Datetime("us"), "ordinal": pl.Int32}
+
 # Bumped whenever the parser's output changes shape, so cached parses of older releases are redone.
 PARSE_FORMAT = 2
 
@@ -247,6 +251,25 @@ class SegmentStore:
         for entry in self.cache.iterdir():
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
+
+    def skeleton(self) -> pl.DataFrame:
+        """Every placed line of the replica, reduced to what data-source sessions need (file_id,
+        line, ts, seq, message (null for standard lines), app, proc_start, ordinal)."""
+        registry = self.registry().filter(pl.col("duplicate_of").is_null()
+                                          & pl.col("parse_key").is_not_null())
+        if registry.height == 0:
+            return pl.DataFrame(schema=SKELETON_COLUMNS)
+        folders = [self.entry(k) for k in registry["parse_key"]]
+        events = pl.scan_parquet([f / "events" / "*.parquet" for f in folders]).select(
+            "file_id", "line", "ts", "seq", "message")
+        std = pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders]).select(
+            "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
+            message=pl.lit(None, dtype=pl.String))
+        segments = registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "app",
+                                   proc_start="start_time_utc", ordinal="segment_ordinal").lazy()
+        return (pl.concat([events, std]).filter(pl.col("ts").is_not_null())
+                .join(segments, on="file_id", how="left").collect().select(list(SKELETON_COLUMNS))
+                .cast(SKELETON_COLUMNS))
 
     # -- slicing ------------------------------------------------------------------------------
     def slice_hour(self, start: datetime, end: datetime) -> dict[str, pl.DataFrame]:

@@ -9,13 +9,14 @@ hour by hour equals the day built at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import polars as pl
 
 from transforms.config_snapshot import ConfigSnapshot
 from transforms.dictionary import DnType, MergeType, ParentLinkType, PartyRole
 from transforms.gcc import calls as C
-from transforms.gcc import iscc, links, parties, routing, stats
+from transforms.gcc import iscc, links, parties, routing, stats, transfers
 from transforms.gcc.prep import call_events, prepare, route_requests, transfer_failures
 from transforms.idb_rows import gsys, lineage, row_id, times
 from transforms.idb_schema import table
@@ -28,6 +29,10 @@ class GccOptions:
 
     delivered_flag: int = 0            # 0: an External far end alerts at EventDialing; 1: at EventNetworkReached
     lookup_queue_on_ringing: int = 1   # 1: a ringing party's parent is the party of its ThisQueue
+    ring_divert: int = 0               # 1: ... also the party whose EventDiverted/RouteUsed named it
+    max_call_idle: int = 14400         # [icon-etl] max-call-idle: seconds without an event that end a call
+    sst_options: int = 0               # single-step transfer = EventReleased (Transferred) 0: then
+                                       # EventRinging/EventQueued of ThirdPartyDN; 1: the release alone
 
 
 @dataclass
@@ -37,6 +42,8 @@ class GccResult:
     open_groups: set[str] = field(default_factory=set)
     event_groups: pl.DataFrame | None = None  # file_id, line, key (the group each event is in)
 
+
+CLOSED_LAST_PARTY, CLOSED_IDLE = "last_party_released", "idle_timeout"
 
 GCC_TABLES = ["G_IR", "G_IR_ACTIVE", "G_IR_HISTORY", "G_CALL", "G_CALL_ACTIVE", "G_CALL_HISTORY",
               "G_PARTY", "G_PARTY_HISTORY", "G_CALL_STAT", "G_PARTY_STAT", "G_ROUTE_RESULT",
@@ -72,11 +79,13 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     reporting = set(ev.filter(pl.col("message").is_in(["EventCallCreated", "EventCallDeleted"]))
                     ["app"].unique().to_list())
     ends = pl.concat([ends, _fallback_ends(acts, ends, reporting)], how="vertical_relaxed")
+    ends = pl.concat([ends, _idle_ends(ev, ends, options.max_call_idle)], how="vertical_relaxed")
     acts = parties.close_at_call_end(acts, ends)
     hist = parties.history(acts)
     facts = C.call_facts(ev, relations, ends)
     call_hist = C.call_history(facts, transfer_failures(base))
     hist, call_hist = C.number_cseq(hist, call_hist)
+    transfers_ = transfers.transfers(hist, relations, options.sst_options)
 
     switch_names = config.switches()
     monitored = monitored_switches if monitored_switches is not None else set(
@@ -90,8 +99,8 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     tables = {
         **_call_tables(facts, call_hist, partition),
         **_ir_tables(irs, ir_hist, partition),
-        **_party_tables(hist, relations, logins, partition),
-        "G_CALL_STAT": _call_stat_table(stats.call_stats(hist, ev, facts), partition),
+        **_party_tables(hist, relations, logins, partition, options, transfers_),
+        "G_CALL_STAT": _call_stat_table(stats.call_stats(hist, ev, facts, transfers_), partition),
         "G_PARTY_STAT": _party_stat_table(stats.party_stats(hist), partition),
         **_routing_tables(hist, ev, kvpairs, base, endpoints, facts, partition),
         **_link_tables(halves, iscc.link_history(halves, moves), facts, partition, monitored),
@@ -116,7 +125,24 @@ def _fallback_ends(acts: pl.DataFrame, ends: pl.DataFrame, reporting: set[str]) 
         end_ts=pl.col("ts").max(), end_ord=pl.col("ord").max(),
         end_src=pl.col("src").sort_by("ord").last(), end_dss_id=pl.col("dss_id").sort_by("ord").last())
     return (per_call.filter(pl.col("_open") == 0)
-            .with_columns(ctrl_party=pl.lit(None, dtype=pl.String), deleted=pl.lit(False))
+            .with_columns(ctrl_party=pl.lit(None, dtype=pl.String), deleted=pl.lit(False),
+                          closed_by=pl.lit(CLOSED_LAST_PARTY))
+            .select(ends.columns))
+
+
+def _idle_ends(ev: pl.DataFrame, ends: pl.DataFrame, max_idle: int) -> pl.DataFrame:
+    """A call with no event for `max_idle` seconds of data (its end was lost in a window no log
+    covers) ends at its last event (docs/semantics.md §3); without this it would stay open, and
+    be carried from hour to hour, for ever."""
+    if max_idle <= 0:
+        return ends.clear()
+    horizon = ev["ts"].max()
+    last = (ev.join(ends.select("call"), on="call", how="anti").sort("ord")
+            .group_by("call").agg(end_ts=pl.col("ts").last(), end_ord=pl.col("ord").last(),
+                                  end_src=pl.col("src").last(), end_dss_id=pl.col("dss_id").last()))
+    return (last.filter(pl.lit(horizon) - pl.col("end_ts") > timedelta(seconds=max_idle))
+            .with_columns(ctrl_party=pl.lit(None, dtype=pl.String), deleted=pl.lit(False),
+                          closed_by=pl.lit(CLOSED_IDLE))
             .select(ends.columns))
 
 
@@ -140,7 +166,7 @@ def _call_tables(facts: pl.DataFrame, call_hist: pl.DataFrame, partition: str) -
         *gsys(pl.col("created_dss"), pl.col("created_ts"), last_ts),
         *lineage(pl.col("call"), partition, pl.col("created_src"),
                  pl.coalesce("end_src", "last_src")),
-        ETL_CLOSED_BY=pl.when(ended & ~pl.col("deleted").fill_null(False)).then(pl.lit("last_party_released")),
+        ETL_CLOSED_BY=pl.col("closed_by"),
     )
     history = call_hist.with_columns(
         CHID=row_id("G_CALL_HISTORY", pl.col("call"), pl.col("cseq")), CALLID=pl.col("call"),
@@ -173,8 +199,9 @@ def _ir_tables(irs: pl.DataFrame, ir_hist: pl.DataFrame, partition: str) -> dict
 
 
 def _party_tables(hist: pl.DataFrame, relations: pl.DataFrame, logins: pl.DataFrame,
-                  partition: str) -> dict:
-    links_ = parties.parents(hist, relations)
+                  partition: str, options: GccOptions, transfers_: pl.DataFrame) -> dict:
+    links_ = parties.parents(hist, relations, options.lookup_queue_on_ringing, options.ring_divert,
+                             transfers.transfer_parents(transfers_))
     ordered = hist.sort("party_id", "pseq")
     per_party = ordered.group_by("party_id", maintain_order=True).agg(
         call=pl.col("call").first(), dn=pl.col("dn").first(), switch_id=pl.col("switch_id").first(),

@@ -17,7 +17,8 @@ def call_ends(ev: pl.DataFrame) -> pl.DataFrame:
             .group_by("call", maintain_order=True)
             .agg(end_ts=pl.col("ts").first(), end_ord=pl.col("ord").first(),
                  end_src=pl.col("src").first(), end_dss_id=pl.col("dss_id").first(),
-                 ctrl_party=pl.col("ctrl_party").first(), deleted=pl.lit(True)))
+                 ctrl_party=pl.col("ctrl_party").first(), deleted=pl.lit(True),
+                 closed_by=pl.lit(None, dtype=pl.String)))
 
 
 def call_facts(ev: pl.DataFrame, relations: pl.DataFrame, ends: pl.DataFrame) -> pl.DataFrame:

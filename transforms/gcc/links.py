@@ -85,7 +85,8 @@ def is_links(ev: pl.DataFrame, kvpairs: pl.DataFrame) -> pl.DataFrame:
     links = heads.join(members, on=["file_id", "line", "link_id"], how="left")
     kinds = {"source": IsLinkType.SOURCE, "target": IsLinkType.TARGET,
              "bidirectional": IsLinkType.BIDIRECTIONAL, "unidirectional": IsLinkType.UNIDIRECTIONAL}
-    return (ev.filter(pl.col("message") == "EventCallDataChanged")
+    # the event's own AttributeLocation column would shadow the link's `location`
+    return (ev.filter(pl.col("message") == "EventCallDataChanged").drop("location", strict=False)
             .join(links, on=["file_id", "line"], how="inner")
             .select("app", "call", "link_id", "location",
                     link_type=pl.col("_type").replace_strict({k: int(v) for k, v in kinds.items()},

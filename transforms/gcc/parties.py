@@ -17,6 +17,7 @@ import polars as pl
 
 from transforms.dictionary import (CCEvent, DnType, ParentLinkType, PartyHistoryChange, PartyRole,
                                    PartyState, PartyType, TCallState)
+from transforms.gcc import transfers
 
 ACT_UPDATE, ACT_TERMINATE, ACT_MOVE_IN, ACT_MOVE_OUT = "update", "terminate", "move_in", "move_out"
 
@@ -164,7 +165,9 @@ def close_at_call_end(rows: pl.DataFrame, call_ends: pl.DataFrame) -> pl.DataFra
     last = rows.sort("ord", "sub").group_by("call", "dn", maintain_order=True).agg(
         pl.all().last())
     open_ = last.filter(~pl.col("act").is_in([ACT_TERMINATE, ACT_MOVE_OUT]))
-    closing = open_.join(call_ends, on="call", how="inner").filter(pl.col("end_ord") >= pl.col("ord"))
+    ends = call_ends.rename({"closed_by": "_rule"}) if "closed_by" in call_ends.columns \
+        else call_ends.with_columns(_rule=pl.lit(None, dtype=pl.String))
+    closing = open_.join(ends, on="call", how="inner").filter(pl.col("end_ord") >= pl.col("ord"))
     closing = closing.with_columns(
         ord=pl.col("end_ord"), sub=pl.lit(9, dtype=pl.Int32), ts=pl.col("end_ts"),
         act=pl.lit(ACT_TERMINATE), state=pl.lit(int(PartyState.NULL), dtype=pl.Int32),
@@ -172,7 +175,7 @@ def close_at_call_end(rows: pl.DataFrame, call_ends: pl.DataFrame) -> pl.DataFra
         cause=pl.lit(None, dtype=pl.Int32), src=pl.col("end_src"), dss_id=pl.col("end_dss_id"),
         releasing_party=pl.lit(None, dtype=pl.Int32), via_queue=pl.lit(None, dtype=pl.String),
         third_dn=pl.lit(None, dtype=pl.String), reference_id=pl.lit(None, dtype=pl.Int64),
-        closed_by=pl.lit("call_deleted"),
+        closed_by=pl.coalesce(pl.col("_rule"), pl.lit("call_deleted")),
     ).select(rows.columns)
     return pl.concat([rows, closing]).sort("call", "dn", "ord", "sub")
 
@@ -232,15 +235,22 @@ def _identify(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.join(created, on=["call", "dn", "instance"], how="left")
 
 
-def parents(hist: pl.DataFrame, relations: pl.DataFrame) -> pl.DataFrame:
-    """Per party: PARTYGUID, PARENTPARTYID, PARENTLINKTYPE.
+def parents(hist: pl.DataFrame, relations: pl.DataFrame, lookup_queue_on_ringing: int = 1,
+            ring_divert: int = 0, single_step: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per party: PARTYGUID, PARENTPARTYID, PARENTLINKTYPE. In order of precedence (the first
+    rule that gives a party a parent wins; docs/semantics.md §3 "Parents"):
 
-    * moved in by a transfer/conference: parent = the party it was in the consultation call,
-      link transferred/conferenced, same PARTYGUID;
-    * reached through a queue, routing point or VQ (EventRinging's ThisQueue): parent = that
-      party, link distributed (ICON's `lookup-queue-on-ringing`);
-    * the consultation leg of a party (its EventDialing in a consultation call): parent = its
-      party in the primary call, link consultation."""
+    1. moved in by a transfer/conference: parent = the party it was in the consultation call,
+       link transferred/conferenced, same PARTYGUID;
+    2. reached by a recognised single-step transfer (`single_step`: party_id -> parent, from
+       `transfers.transfer_parents`): parent = the transferring party, link transferred;
+    3. `lookup_queue_on_ringing = 1`: reached through a queue, routing point or VQ named by
+       EventRinging's ThisQueue: parent = that DN's party, link distributed;
+    4. `ring_divert = 1`: a ringing (or External) party whose DN an EventDiverted /
+       EventRouteUsed of the same call named as ThirdPartyDN, before or after the ringing:
+       parent = the diverting party, link distributed;
+    5. the consultation leg of a party (its EventDialing in a consultation call): parent = its
+       party in the primary call, link consultation."""
     first = hist.filter(pl.col("change") == int(PartyHistoryChange.PARTY_CREATED)).select(
         "party_id", "call", "dn", "ord", "sub", "act", "via_queue", "cc_event", "merge_cause")
     # moves: pair each move-in with the move-out of the same event and DN
@@ -250,7 +260,11 @@ def parents(hist: pl.DataFrame, relations: pl.DataFrame) -> pl.DataFrame:
                          link=pl.when(pl.col("merge_cause") == int(TCallState.CONFERENCED))
                          .then(int(ParentLinkType.CONFERENCED)).otherwise(int(ParentLinkType.TRANSFERRED)))
     starts = first.select("call", "dn", "ord", "party_id").sort("ord")
-    ringing = first.filter(pl.col("via_queue").is_not_null()).sort("ord")
+    no_links = pl.DataFrame(schema={"party_id": pl.String, "parent": pl.String, "link": pl.Int32})
+    sst = no_links if single_step is None else single_step.select(
+        "party_id", "parent", link=pl.lit(int(ParentLinkType.TRANSFERRED), dtype=pl.Int32))
+    ringing = first.filter(pl.col("via_queue").is_not_null()
+                           & pl.lit(lookup_queue_on_ringing == 1)).sort("ord")
     dist = ringing.join_asof(starts.rename({"party_id": "_p", "dn": "via_queue"}),
                              on="ord", by=["call", "via_queue"], strategy="backward",
                              check_sortedness=False)
@@ -264,7 +278,11 @@ def parents(hist: pl.DataFrame, relations: pl.DataFrame) -> pl.DataFrame:
                              check_sortedness=False)
     cons = cons.filter(pl.col("_p").is_not_null()).select(
         "party_id", parent=pl.col("_p"), link=pl.lit(int(ParentLinkType.CONSULTATION)))
-    links = pl.concat([moved, dist, cons]).unique("party_id", keep="first")
+    diverted = no_links if ring_divert != 1 else transfers.ring_divert_parents(hist).with_columns(
+        link=pl.lit(int(ParentLinkType.DISTRIBUTED), dtype=pl.Int32))
+    links = pl.concat([frame.with_columns(pl.col("link").cast(pl.Int32))
+                       for frame in (moved, sst, dist, diverted, cons)],
+                      how="vertical_relaxed").unique("party_id", keep="first", maintain_order=True)
     out = first.select("party_id").join(links, on="party_id", how="left")
     # PARTYGUID follows moves back to the party's first association
     guid = out.select("party_id", guid=pl.col("party_id"))

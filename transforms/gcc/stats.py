@@ -31,10 +31,12 @@ def party_stats(hist: pl.DataFrame) -> pl.DataFrame:
         .join(ended, on="party_id", how="inner"))
 
 
-def call_stats(hist: pl.DataFrame, ev: pl.DataFrame, facts: pl.DataFrame) -> pl.DataFrame:
+def call_stats(hist: pl.DataFrame, ev: pl.DataFrame, facts: pl.DataFrame,
+               transfers: pl.DataFrame) -> pl.DataFrame:
     """Flags and counters of ended calls, and who released them: GSYS_EXT_VCH1 = the raw
     AttributeCtrlParty of EventCallDeleted ('' when absent), GSYS_EXT_VCH2 = the PartyID of the
-    party on that DN when there is one."""
+    party on that DN when there is one. `transfers` (transfers.transfers): CNT_TRANSFER counts
+    the recognised ones (two-step, or single-step as `sst-options` recognises them)."""
     internal = pl.col("internal")
     extension = pl.col("endpoint_type").is_in([int(DnType.EXTENSION), int(DnType.ACD_POSITION)])
     established = (pl.col("state") == int(PartyState.CONNECTED)) & \
@@ -49,8 +51,8 @@ def call_stats(hist: pl.DataFrame, ev: pl.DataFrame, facts: pl.DataFrame) -> pl.
         cnt_parties=pl.col("party_id").n_unique().cast(pl.Int32),
     )
     releases = ev.filter(pl.col("message") == "EventReleased").group_by("call").agg(
-        _transfers=(pl.col("call_state") == int(TCallState.TRANSFERRED)).sum(),
         _conferences=(pl.col("call_state") == int(TCallState.CONFERENCED)).sum())
+    recognised = transfers.filter(pl.col("recognised")).group_by("call").agg(_transfers=pl.len())
     abandoned = ev.filter(pl.col("message") == "EventAbandoned").select("call").unique() \
         .with_columns(_abnd=pl.lit(1, dtype=pl.Int16))
     done = facts.filter(pl.col("end_ts").is_not_null())
@@ -59,6 +61,7 @@ def call_stats(hist: pl.DataFrame, ev: pl.DataFrame, facts: pl.DataFrame) -> pl.
     out = (done.select("call", "created_ts", "end_ts", "ctrl_party", "merge_call", "created_src",
                        "end_src", "created_dss")
            .join(per_call, on="call", how="left").join(releases, on="call", how="left")
+           .join(recognised, on="call", how="left")
            .join(abandoned, on="call", how="left")
            .join(on_dn, left_on=["call", "ctrl_party"], right_on=["call", "dn"], how="left"))
     # a consultation call that disappears into its parent reports no transfer of its own

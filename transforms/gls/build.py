@@ -3,11 +3,12 @@ events (pure Polars).
 
 `build_gls(events, kvpairs, config, ...)` returns G_LOGIN_SESSION, GX_SESSION_ENDPOINT,
 G_AGENT_STATE_HISTORY, G_AGENT_STATE_RC, G_AGENT_STATE_RC_A and G_DND_HISTORY for the login
-sessions of the window, which sessions are still open, and the session each event belongs to (the
-open sessions' events are carried into the next partition: transforms/carry.py). A session's rows
-depend only on its own events (and on `dss_ends`, the options and the data horizon for the
-closure rules), so a day built hour by hour equals the day built at once. Rules: docs/semantics.md
-§8.
+sessions of the window with their custom states and user events (G_CUSTOM_STATES,
+G_CUSTOM_DATA_P, G_CUSTOM_DATA_S: custom.py), which sessions are still open, and the session each
+event belongs to (the open sessions' events are carried into the next partition:
+transforms/carry.py). A session's rows depend only on its own events (and on `dss_ends`, the
+options and the data horizon for the closure rules), so a day built hour by hour equals the day
+built at once. Rules: docs/semantics.md §8.
 """
 
 from __future__ import annotations
@@ -18,20 +19,24 @@ import polars as pl
 
 from transforms.config_snapshot import ConfigSnapshot
 from transforms.dictionary import MediaType
-from transforms.gls import prep, reasons, sessions as S, states
+from transforms.gls import custom, prep, reasons, sessions as S, states
 from transforms.gls.enums import SessionState
 from transforms.idb_rows import gsys, lineage, row_id, times
 from transforms.idb_schema import table
 from transforms.options import IconOptions
 
+# the G_PARTY columns build_gls looks parties up by (its `parties` argument)
+PARTY_LOOKUP = ["PARTYID", "PARTYGUID", "CALLID", "ENDPOINTDN", "CREATED"]
+
 GLS_TABLES = ["G_LOGIN_SESSION", "GX_SESSION_ENDPOINT", "G_AGENT_STATE_HISTORY",
-              "G_AGENT_STATE_RC", "G_AGENT_STATE_RC_A", "G_DND_HISTORY"]
+              "G_AGENT_STATE_RC", "G_AGENT_STATE_RC_A", "G_DND_HISTORY", *custom.CUSTOM_TABLES]
 
 
 @dataclass
 class GlsResult:
     tables: dict[str, pl.DataFrame]
-    status: pl.DataFrame        # entity (LOGINSESSIONID), open (rows provisional: not ended)
+    status: pl.DataFrame        # entity (LOGINSESSIONID, or the EVENTKEY of a user event
+                                # outside sessions), open (rows provisional: not ended)
     open_keys: pl.DataFrame     # key: sessions whose events must be carried to the next window
     event_keys: pl.DataFrame    # file_id, line, key: the session each event belongs to
 
@@ -50,18 +55,23 @@ def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     """`events`: parsed events with `app`, `src` and `dss_id`; `kvpairs`: their KV members.
     `parties`: G_PARTY rows (PARTYID, CALLID, ENDPOINTDN, CREATED) of the calls the window's
     sessions took part in, to fill PARTYID of call connected / disconnected records (null without
-    it). `dss_ends`: dss_id, end_ts, end_src of data source sessions known to have ended."""
+    it; its PARTYGUID column, when present, fills the PARTYID of the G_CUSTOM_* tables).
+    `dss_ends`: dss_id, end_ts, end_src of data source sessions known to have ended."""
     options = options or IconOptions()
+    custom_cfg = custom.settings(options)      # checks [custom-states]; a bad value fails here
     acw_first = int(options.get("callconcentrator", "gls-acw-first"))
     active_rc = int(options.get("callconcentrator", "gls-active-reason-codes"))
     max_duration = int(options.get("gts", "gls-max-duration"))
     ev = prep.dn_events(events)
+    look = prep.lookups(config)
     if ev.height == 0:
-        return empty_result()
+        return _with_custom(empty_result(), custom.build_custom(
+            events, kvpairs, custom_cfg, ev, None, None, None, look, parties, partition))
     horizon = events["ts"].max()
     found = S.assign(ev, dss_ends, max_duration, horizon)
     if found.sessions.height == 0:
-        return empty_result()
+        return _with_custom(empty_result(), custom.build_custom(
+            events, kvpairs, custom_cfg, ev, None, None, None, look, parties, partition))
     spans, members = found.spans, found.members
     rows = states.timeline(members, spans)
     hist = states.history(rows, acw_first)
@@ -69,7 +79,6 @@ def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     rc = reasons.reason_instances(rows, codes, spans)
     dnd = reasons.dnd_intervals(rows, spans)
 
-    look = prep.lookups(config)
     sess = _session_facts(found.sessions, members, look)
     per_session = sess.select("sid", "agent_id", "login_id", "switch_id")
     tables = {
@@ -83,8 +92,19 @@ def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     open_keys = found.sessions.filter(pl.col("raw_open")).select(key=pl.col("sid"))
     event_keys = found.event_keys.select(pl.col("file_id").cast(pl.UInt32),
                                          pl.col("line").cast(pl.UInt32), "key")
-    return GlsResult({name: table(name).conform(frame) for name, frame in tables.items()},
-                     status, open_keys, event_keys)
+    result = GlsResult({name: table(name).conform(frame) for name, frame in tables.items()},
+                       status, open_keys, event_keys)
+    return _with_custom(result, custom.build_custom(
+        events, kvpairs, custom_cfg, ev, spans, members, per_session, look, parties, partition))
+
+
+def _with_custom(result: GlsResult, extra: custom.CustomResult) -> GlsResult:
+    """Add the custom tables; user events of sessions are carried with them (event keys), those
+    outside sessions are entities of their own (status, never open)."""
+    return GlsResult({**result.tables, **extra.tables},
+                     pl.concat([result.status, extra.status], how="vertical_relaxed"),
+                     result.open_keys,
+                     pl.concat([result.event_keys, extra.event_keys], how="vertical_relaxed"))
 
 
 # -- configuration lookups -----------------------------------------------------------------------

@@ -1,0 +1,25 @@
+"""Jobs: the whole graph, and the hourly job the schedule and the sensor launch."""
+
+import dagster as dg
+
+from dagster_project.partitions import HOURLY
+
+# Every asset: registration (unpartitioned) runs first, then the hours in order.
+main_job = dg.define_asset_job(
+    "icon_main", selection=dg.AssetSelection.all(),
+    description="Register and parse log segments, reconcile the replicas, build the IDB.")
+
+# The same graph as a partitioned job: one run processes one hour, or a range of hours
+# (tags dagster/asset_partition_range_start/_end), re-registering the segments first.
+hourly_job = dg.define_asset_job(
+    "icon_hourly", selection=dg.AssetSelection.all(), partitions_def=HOURLY,
+    description="Register new segments, then process one hour (or a range of hours) of every "
+                "replica all the way into the IDB.")
+
+
+def register_job(assets: list[dg.AssetsDefinition]):
+    """The unpartitioned assets only: segment registries (and parse caches), data source
+    sessions, reference tables. What the sensor runs first when files change."""
+    keys = [key for a in assets if a.partitions_def is None for key in a.keys]
+    return dg.define_asset_job("icon_register", selection=dg.AssetSelection.assets(*keys),
+                               description="Register new or changed log segments.")

@@ -1,0 +1,174 @@
+"""The quality suites as Dagster asset checks, partitioned like the assets they check.
+
+* one multi-asset check per ICON role (gcc, gls, gud): for every IDB table the role writes, the
+  checks `keys` and `foreign_keys` (blocking), `values` (warning) and, where a coverage rule
+  exists, `completeness`. They validate what each hour wrote (the reconciled Parquet of the
+  hour, `LogStorage.reconciled_dir`) and resolve foreign keys against the IDB itself;
+* one multi-asset check per replica on `replica_X/parsed_events`: `line_accounting` (blocking)
+  and `quarantine_share` (warning over `max-quarantine-share-warn`, blocking error over
+  `max-quarantine-share-fail`).
+
+One step per role keeps Great Expectations' import (lazy, ~3 s) and context to one per step. A
+ranged run (one run over many hours) evaluates every hour of the range and reports them in one
+result per check; the metadata names the hours that failed.
+"""
+
+
+import time
+import warnings
+from collections.abc import Iterator
+
+import dagster as dg
+
+from assets.ha import events_dir
+from assets.idb import ROLE_TABLES, ROLES, idb_key
+from assets.ingest import parsed_key
+from assets.roles import previous_key, role_key
+from dagster_project.partitions import HOURLY
+from dagster_project.resources import IconConfig, Idb, LogStorage
+from quality import accounting, frames
+from quality.report import Report, check_report
+from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
+from quality.validate import CoverageInput, TableResult, validate_table
+from transforms.idb_schema import table as table_def
+
+TABLE_ROLE = {name: role for role, names in ROLE_TABLES.items() for name in names}
+
+
+def _metadata(report: Report) -> dict:
+    out = {}
+    for key, value in report.metadata.items():
+        if isinstance(value, tuple) and value and value[0] == "md":
+            out[key] = dg.MetadataValue.md(value[1])
+        else:
+            out[key] = value
+    return out
+
+
+def _result(key: dg.AssetKey, check: str, report: Report, severity: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=key, check_name=check, passed=report.passed, description=report.description,
+        severity=dg.AssetCheckSeverity[severity], metadata=_metadata(report))
+
+
+def _other_role_parents(rules: TableRules, role: str) -> list[dg.AssetKey]:
+    """IDB tables of other roles this table refers to: the check waits for their writers."""
+    parents = {r.parent for r in rules.for_check(FOREIGN_KEYS) if isinstance(r, Reference)}
+    return sorted((idb_key(p) for p in parents if TABLE_ROLE.get(p) not in (None, role)),
+                  key=lambda k: k.to_user_string())
+
+
+def _spec(*args, **kwargs) -> dg.AssetCheckSpec:
+    """An AssetCheckSpec; partitioned check specs are a Dagster preview we rely on on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(*args, **kwargs)
+
+
+def idb_role_checks(role: str) -> dg.AssetChecksDefinition:
+    names = ROLE_TABLES[role]
+    rules = {n: rules_for(n) for n in names}
+    specs = [_spec(
+        check, asset=idb_key(n), blocking=CHECKS[check].blocking, partitions_def=HOURLY,
+        description=f"{CHECKS[check].description} (GX suite idb.{n})",
+        additional_deps=_other_role_parents(rules[n], role) if check == FOREIGN_KEYS else None)
+        for n in names for check in rules[n].checks]
+
+    @dg.multi_asset_check(specs=specs, name=f"idb_{role}_quality", can_subset=True,
+                          description=f"Great Expectations suites of the {role} IDB tables.")
+    def role_quality(context: dg.AssetCheckExecutionContext, logs: LogStorage, idb: Idb,
+                     icon: IconConfig) -> Iterator[dg.AssetCheckResult]:
+        from quality.suites import Validator
+
+        started = time.perf_counter()
+        selected = context.selected_asset_check_keys
+        wanted = {n for n in names if any(k.asset_key == idb_key(n) for k in selected)}
+        validator = Validator()
+        options = icon.options()
+        lookup = frames.ReferenceLookup(idb.store().engine)
+        results: dict[str, list[TableResult]] = {n: [] for n in wanted}
+        for part in context.partition_keys:
+            staged = frames.read_staged_tables(logs.reconciled_dir(role, part))
+            if staged is None:
+                raise FileNotFoundError(f"no {role} output for {part} in {logs.data_dir}: "
+                                        f"materialize {role_key(role).to_user_string()} and the "
+                                        f"idb {role} tables first")
+            tables, _ = staged
+            for n in sorted(wanted):
+                coverage = {r.column: _coverage_input(logs, r, part)
+                            for r in rules[n].coverage}
+                frame = tables.get(n, table_def(n).empty())
+                results[n].append(validate_table(validator, rules[n], frame, part, lookup,
+                                                 coverage, options))
+        context.log.info(f"{role} quality: {len(wanted)} tables x {len(context.partition_keys)} "
+                         f"hours in {time.perf_counter() - started:.2f} s "
+                         f"({lookup.queries} IDB lookups)")
+        for n in names:
+            for check in rules[n].checks:
+                key = dg.AssetCheckKey(idb_key(n), check)
+                if key not in selected:
+                    continue
+                report = check_report(check, n, results[n], f"idb.{n}")
+                yield _result(idb_key(n), check, report, CHECKS[check].severity)
+
+    return role_quality
+
+
+def _coverage_input(logs: LogStorage, rule: CoversEvents, part: str) -> CoverageInput:
+    """The hour's events as the roles read them (every replica's parsed events, reconciled:
+    holes filled, nothing doubled) and the entities the role carried in from the hour before."""
+    events = frames.distinct_event_values([events_dir(logs, part) / "events.parquet"],
+                                          rule.event_column)
+    previous = frames.read_status(logs.reconciled_dir(rule.role, previous_key(part)))
+    return CoverageInput(events, frames.carried_entities(previous))
+
+
+def parsed_events_checks(replica: str) -> dg.AssetChecksDefinition:
+    key = parsed_key(replica)
+    specs = [
+        _spec(accounting.LINE_ACCOUNTING, asset=key, blocking=True, partitions_def=HOURLY,
+              description="Every line of the hour's segments is counted once in the ledger "
+                          "(parsed or quarantined, each quarantined line with its record), and "
+                          "every event of the hour is in the partition. Blocking."),
+        _spec(accounting.QUARANTINE_SHARE, asset=key, blocking=True, partitions_def=HOURLY,
+              description="Quarantined lines / lines of the hour's segments: warns over "
+                          "[icon-etl] max-quarantine-share-warn, fails (and blocks) over "
+                          "max-quarantine-share-fail."),
+    ]
+
+    @dg.multi_asset_check(specs=specs, name=f"replica_{replica}_parsed_events_quality",
+                          can_subset=True,
+                          description=f"Line accounting of replica {replica!r}'s parsed hours.")
+    def parsed_quality(context: dg.AssetCheckExecutionContext, logs: LogStorage,
+                       icon: IconConfig) -> Iterator[dg.AssetCheckResult]:
+        from quality.suites import Validator
+
+        options = icon.options()
+        warn = float(options.get("icon-etl", "max-quarantine-share-warn"))
+        fail = float(options.get("icon-etl", "max-quarantine-share-fail"))
+        store = logs.segments(replica)
+        registry = store.registry()
+        root = logs.replica_root(replica)
+        validator = Validator()
+        hours = []
+        for part in context.partition_keys:
+            window = HOURLY.time_window_for_partition_key(part)
+            hours.append(accounting.account_hour(
+                validator, part, registry, root, store.cache,
+                logs.parsed_dir(replica, part) / "events.parquet", window.start, window.end,
+                warn, fail))
+        selected = context.selected_asset_check_keys
+        if dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING) in selected:
+            yield _result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),
+                          "ERROR")
+        if dg.AssetCheckKey(key, accounting.QUARANTINE_SHARE) in selected:
+            report, severity = accounting.share_report(hours, warn, fail)
+            yield _result(key, accounting.QUARANTINE_SHARE, report, severity)
+
+    return parsed_quality
+
+
+def build_quality_checks(replicas: list[str]) -> list[dg.AssetChecksDefinition]:
+    """Every quality check of the code location (`dg.Definitions(asset_checks=...)`)."""
+    return [*[idb_role_checks(role) for role in ROLES],
+            *[parsed_events_checks(r) for r in replicas]]

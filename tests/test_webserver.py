@@ -1,0 +1,270 @@
+"""The real Dagster webserver over the demo's instance: lineage and a materialized partition,
+asserted through its GraphQL API (issue 5, "Lineage and UI").
+
+One module-scoped fixture simulates one hour of the small contact center, runs `icon-etl demo`
+over it into a temporary ICON_HOME (in subprocesses, so no ICON_*/DAGSTER_HOME leaks into or out
+of this process), then starts `dagster-webserver -w workspace.yaml` on 127.0.0.1 and a free port.
+Needs no browser and no network beyond the loopback interface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_START = "2026-03-09T22:00:00Z"   # the hour we simulate, so the hour we expect in the UI
+DEMO_PARTITION = "2026-03-09-22:00"
+REPLICA = "a"                         # the demo writes one replica's logs directly (no sub-folders)
+STARTUP_TIMEOUT = 60.0
+
+
+def _env(home: Path) -> dict[str, str]:
+    """This process's environment without any ICON_*/DAGSTER_HOME, pointed at `home`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ICON_") and k != "DAGSTER_HOME"}
+    env.update(ICON_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"),
+               ICON_LOG_DIR=str(home / "demo" / "logs"),
+               ICON_CONFIG_SNAPSHOT=str(home / "demo" / "config.json"),
+               ICON_OPTIONS=str(ROOT / "examples" / "icon-options.toml"),
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 240) -> None:
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dagster_project.cli", *args], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        pytest.fail(f"icon-etl {' '.join(args)} took over {timeout:.0f}s:\n{(err or '')[-4000:]}")
+    if proc.returncode:
+        pytest.fail(f"icon-etl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        answer = json.load(resp)
+    assert not answer.get("errors"), f"GraphQL errors: {answer['errors']}"
+    return answer["data"]
+
+
+class Server:
+    """A running dagster-webserver; `graphql` posts a query and returns its `data`."""
+
+    def __init__(self, proc: subprocess.Popen, base: str, log: Path):
+        self.proc, self.base, self.log = proc, base, log
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        return _post(f"{self.base}/graphql", query, variables)
+
+    def output(self, tail: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-tail:] if self.log.exists() else ""
+
+
+LOCATION_QUERY = """{ workspaceOrError { __typename
+  ... on Workspace { locationEntries { name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message stack } } } }
+  ... on PythonError { message } } }"""
+
+
+def _wait_until_loaded(server: Server) -> None:
+    """Until the server answers and the code location is loaded; fail with its output if not."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            pytest.fail(f"dagster-webserver exited with code {server.proc.returncode} before "
+                        f"answering on {server.base}:\n{server.output()}")
+        try:
+            data = _post(f"{server.base}/graphql", LOCATION_QUERY, timeout=5)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+            last = repr(exc)
+        else:
+            entries = data["workspaceOrError"].get("locationEntries") or []
+            errors = [e for e in entries
+                      if (e["locationOrLoadError"] or {}).get("__typename") == "PythonError"]
+            if errors:
+                err = errors[0]["locationOrLoadError"]
+                pytest.fail(f"code location {errors[0]['name']} failed to load: {err['message']}"
+                            f"{''.join(err['stack'])}")
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                return
+            last = f"workspace: {data['workspaceOrError']}"
+        time.sleep(0.5)
+    pytest.fail(f"dagster-webserver did not come up on {server.base} within {STARTUP_TIMEOUT:.0f}s "
+                f"(last: {last}); its output:\n{server.output()}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's own process group (it and its code server), SIGKILL if it hangs."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    else:  # the server is gone; still end a code server it may have left in its group
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("icon_home")
+    env = _env(home)
+    _cli(env, "simulate", "--out", str(home / "demo"), "--start", DEMO_START, "--hours", "1")
+    _cli(env, "demo", "--hours", "1")
+    port = _free_port()
+    log = home / "webserver.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dagster_webserver", "-w", str(ROOT / "workspace.yaml"),
+             "-h", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    srv = Server(proc, f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_until_loaded(srv)
+        yield srv
+    finally:
+        _stop(proc)
+
+
+NODES_QUERY = """{ assetNodes { assetKey { path } groupName isPartitioned
+  dependencyKeys { path } dependedByKeys { path } } }"""
+
+
+@pytest.fixture(scope="module")
+def graph(server):
+    """key -> node, keys as `a/b` strings; plus the set of (upstream, downstream) edges."""
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in server.graphql(NODES_QUERY)["assetNodes"]}
+    edges = {("/".join(d["path"]), key) for key, n in nodes.items() for d in n["dependencyKeys"]}
+    return nodes, edges
+
+
+GCC_TABLES = ["G_IR", "G_CALL", "G_PARTY", "G_CALL_HISTORY", "G_PARTY_HISTORY", "G_CALL_STAT",
+              "G_PARTY_STAT", "G_ROUTE_RESULT", "G_VIRTUAL_QUEUE", "G_CALL_ACTIVE"]
+GLS_TABLES = ["G_LOGIN_SESSION", "GX_SESSION_ENDPOINT", "G_AGENT_STATE_HISTORY", "G_DND_HISTORY"]
+GUD_TABLES = ["G_USERDATA_HISTORY", "G_CALL_USERDATA"]
+DSS_TABLES = ["G_DSS_GCC_PROVIDER", "G_DSS_GLS_PROVIDER", "G_DSS_GUD_PROVIDER"]
+SEGMENTS, PARSED = f"replica_{REPLICA}/log_segments", f"replica_{REPLICA}/parsed_events"
+GROUPS = {SEGMENTS: "raw_logs", PARSED: "parsed_events",
+          "ha/data_source_sessions": "ha_reconciliation", "ha/coverage": "ha_reconciliation",
+          "ha/reconciled_events": "ha_reconciliation",
+          "roles/gcc": "idb_by_role", "roles/gls": "idb_by_role", "roles/gud": "idb_by_role",
+          "idb/reference": "idb",
+          **{f"idb/{t}": "idb" for t in GCC_TABLES + GLS_TABLES + GUD_TABLES + DSS_TABLES}}
+# the edges that make the ICON flow: segments -> parsed -> reconciled -> roles -> IDB tables
+FLOW = [
+    (SEGMENTS, PARSED),
+    (SEGMENTS, "ha/data_source_sessions"),
+    ("ha/data_source_sessions", "ha/coverage"),
+    (PARSED, "ha/reconciled_events"),
+    ("ha/data_source_sessions", "ha/reconciled_events"),
+    ("ha/reconciled_events", "roles/gcc"),
+    ("ha/reconciled_events", "roles/gls"),
+    ("ha/reconciled_events", "roles/gud"),
+    ("roles/gcc", "roles/gls"),   # agent states need the calls' parties
+    ("roles/gcc", "roles/gud"),   # attached data belongs to calls
+    ("roles/gcc", "roles/gcc"),   # open calls carried from the previous hour
+    ("roles/gls", "roles/gls"),   # open login sessions carried from the previous hour
+    (SEGMENTS, "idb/reference"),
+    *[("ha/data_source_sessions", f"idb/{t}") for t in DSS_TABLES],
+    *[("roles/gcc", f"idb/{t}") for t in GCC_TABLES],
+    *[("roles/gls", f"idb/{t}") for t in GLS_TABLES],
+    *[("roles/gud", f"idb/{t}") for t in GUD_TABLES],
+]
+
+
+def test_asset_nodes_and_groups(graph):
+    nodes, _ = graph
+    missing = sorted(set(GROUPS) - set(nodes))
+    assert not missing, f"asset nodes missing from the webserver's graph: {missing}"
+    wrong = {k: (nodes[k]["groupName"], g) for k, g in GROUPS.items() if nodes[k]["groupName"] != g}
+    assert not wrong, f"assets in the wrong group (got, expected): {wrong}"
+    # one node per IDB table beside idb/reference, every one in the idb group
+    idb_tables = [k for k in nodes if k.startswith("idb/") and k != "idb/reference"]
+    assert len(idb_tables) >= 25, idb_tables
+    assert {nodes[k]["groupName"] for k in nodes if k.startswith("idb/")} == {"idb"}
+    assert not nodes[SEGMENTS]["isPartitioned"]
+    for key in (PARSED, "ha/reconciled_events", "roles/gcc", "idb/G_CALL"):
+        assert nodes[key]["isPartitioned"], f"{key} should be hourly-partitioned"
+
+
+def test_lineage_edges(graph):
+    nodes, edges = graph
+    missing = [e for e in FLOW if e not in edges]
+    assert not missing, "lineage edges missing (upstream -> downstream):\n" + "\n".join(
+        f"  {u} -> {d}" for u, d in missing)
+    # dependedByKeys mirrors dependencyKeys
+    reverse = {(key, "/".join(d["path"])) for key, n in nodes.items() for d in n["dependedByKeys"]}
+    assert reverse == edges
+    # every HA, role and IDB asset traces back to the raw segments
+    reached, todo = {SEGMENTS}, [SEGMENTS]
+    while todo:
+        up = todo.pop()
+        for u, d in edges:
+            if u == up and d not in reached:
+                reached.add(d)
+                todo.append(d)
+    cut_off = sorted(k for k in nodes if k.startswith(("ha/", "roles/", "idb/")) and k not in reached)
+    assert not cut_off, f"assets not downstream of {SEGMENTS}: {cut_off}"
+    # IDB tables are written from roles (or HA/segment bookkeeping), never from parsed events
+    assert not [d for u, d in edges if u == PARSED and d.startswith(("idb/", "roles/"))]
+
+
+PARTITION_QUERY = """query($key: AssetKeyInput!, $partitions: [String!]) {
+  assetNodeOrError(assetKey: $key) { __typename ... on AssetNode {
+    partitionStats { numMaterialized numFailed }
+    assetPartitionStatuses { __typename
+      ... on TimePartitionStatuses { ranges { startKey endKey status } } }
+    assetMaterializations(partitions: $partitions) { partition runId
+      metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }"""
+
+RUN_QUERY = """query($id: ID!) { runOrError(runId: $id) { __typename
+  ... on Run { status } } }"""
+
+
+@pytest.mark.parametrize("key,count", [(PARSED, "events"), ("idb/G_CALL", "rows_written")])
+def test_materialized_partition_shows_up(server, key, count):
+    node = server.graphql(PARTITION_QUERY, {"key": {"path": key.split("/")},
+                                            "partitions": [DEMO_PARTITION]})["assetNodeOrError"]
+    assert node["__typename"] == "AssetNode", node
+    statuses = node["assetPartitionStatuses"]
+    assert statuses["__typename"] == "TimePartitionStatuses", statuses
+    materialized = [(r["startKey"], r["endKey"]) for r in statuses["ranges"]
+                    if r["status"] == "MATERIALIZED"]
+    assert any(s <= DEMO_PARTITION <= e for s, e in materialized), (
+        f"{key}: partition {DEMO_PARTITION} not shown as materialized; ranges: {statuses['ranges']}")
+    assert node["partitionStats"]["numMaterialized"] >= 1
+    assert node["partitionStats"]["numFailed"] == 0
+
+    events = node["assetMaterializations"]
+    assert events and {e["partition"] for e in events} == {DEMO_PARTITION}, events
+    metadata = {m["label"]: m.get("intValue") for m in events[0]["metadataEntries"]}
+    assert (metadata.get(count) or 0) > 0, f"{key} {DEMO_PARTITION}: metadata {metadata}"
+    run = server.graphql(RUN_QUERY, {"id": events[0]["runId"]})["runOrError"]
+    assert run == {"__typename": "Run", "status": "SUCCESS"}, run
