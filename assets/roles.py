@@ -17,7 +17,7 @@ from dagster_project.progress import report
 from dagster_project.resources import IconConfig, LogStorage
 from transforms.carry import Window, carry_out
 from transforms.gcc.build import build_gcc
-from transforms.gls.build import PARTY_LOOKUP, build_gls
+from transforms.gls.build import PARTY_LOOKUP, build_gls, gls_kvpairs
 from transforms.gud.build import build_gud
 
 ROLE_GROUP = "idb_by_role"
@@ -77,11 +77,15 @@ def carried_in(logs: LogStorage, role: str, key: str, first_data: datetime | Non
 def run_role_hour(logs: LogStorage, role: str, key: str, first_data: datetime | None,
                   build: Callable[[Window, str], tuple[dict[str, pl.DataFrame], pl.DataFrame,
                                                         pl.DataFrame, pl.DataFrame]],
-                  carry_more: Callable[[Window], dict[str, pl.DataFrame]] | None = None) -> dict:
+                  carry_more: Callable[[Window], dict[str, pl.DataFrame]] | None = None,
+                  narrow: Callable[[Window], Window] | None = None) -> dict:
     """Carry in, build, carry out, stage. `build(window, key)` returns (tables, status,
     open keys, event keys) where event keys map (file_id, line) -> key. `carry_more(carried)`
-    adds frames of the role's own to the carry (e.g. context the carried entities still need)."""
+    adds frames of the role's own to the carry (e.g. context the carried entities still need);
+    `narrow(window)` drops what the role never reads (so it is not carried either)."""
     window = carried_in(logs, role, key, first_data) + hour_window(logs, key)
+    if narrow is not None:
+        window = narrow(window)
     tables, status, open_keys, event_keys = build(window, key)
     carry = carry_out(window, open_keys, event_keys)
     extra = carry_more(carry) if carry_more else {}
@@ -235,7 +239,8 @@ def build_gls_asset() -> dg.AssetsDefinition:
                     pl.col("CREATED") >= since.replace(tzinfo=None))
                 return {"parties": keep}
 
-            last = run_role_hour(logs, "gls", part, start, build, carry_more)
+            last = run_role_hour(logs, "gls", part, start, build, carry_more,
+                                 narrow=lambda w: Window(w.events, gls_kvpairs(w.events, w.kvpairs)))
             for name in totals:
                 totals[name] += last[name]
             report(context, f"gls {part}: {last['events']:,} events, {last['rows']:,} rows, "

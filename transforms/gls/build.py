@@ -41,6 +41,16 @@ class GlsResult:
     event_keys: pl.DataFrame    # file_id, line, key: the session each event belongs to
 
 
+def gls_kvpairs(events: pl.DataFrame, kvpairs: pl.DataFrame) -> pl.DataFrame:
+    """The KV pairs the gls role reads: Reasons and Extensions (reason codes, custom data) and
+    the UserData of EventUserEvent (custom states). The calls' attached data is not needed; an
+    open session would otherwise carry hours of it from hour to hour."""
+    user_events = events.filter(pl.col("message") == "EventUserEvent").select("file_id", "line")
+    keep = kvpairs.filter(pl.col("attribute") != "AttributeUserData")
+    return pl.concat([keep, kvpairs.filter(pl.col("attribute") == "AttributeUserData")
+                      .join(user_events, on=["file_id", "line"], how="semi")])
+
+
 def empty_result() -> GlsResult:
     return GlsResult({name: table(name).empty() for name in GLS_TABLES},
                      pl.DataFrame(schema={"entity": pl.String, "open": pl.Boolean}),
