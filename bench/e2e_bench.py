@@ -49,12 +49,13 @@ def pg_database() -> tuple[str, callable]:
     return f"{PG_SERVER}/{name}", drop
 
 
-def load(sim: Path, url: str, home: Path) -> dict:
+def load(sim: Path, url: str, home: Path, checks: bool = True) -> dict:
     shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "ICON_HOME": str(home)}
     cmd = [str(ROOT / ".venv" / "bin" / "icon-etl"), "load", "--logs", str(sim / "logs"),
            "--idb", url, "--config", str(sim / "config.json"),
-           "--options", str(ROOT / "examples" / "icon-options.toml"), "--quiet"]
+           "--options", str(ROOT / "examples" / "icon-options.toml"), "--quiet"] \
+        + ([] if checks else ["--no-checks"])
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -75,6 +76,7 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=24)
     ap.add_argument("--replicas", type=int, default=1)
     ap.add_argument("--idb", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--no-checks", action="store_true", help="load without the quality checks")
     args = ap.parse_args()
     sim = args.sim or ROOT / "bench" / "out" / f"bep300-e2e-{args.replicas}r"
     if not (sim / "config.json").exists():
@@ -91,13 +93,14 @@ def main() -> int:
         if target == "postgres":
             url, drop = pg_database()
         try:
-            s = load(sim, url, home)
+            s = load(sim, url, home, checks=not args.no_checks)
         finally:
             if drop:
                 drop()
         rows = sum(s["rows"].values())
         secs = s["wall_seconds"]
-        print(f"\n{target}: {secs:,.1f} s  ({s['partitions']} hourly partitions, {s['runs']} runs)")
+        print(f"\n{target}{'' if not args.no_checks else ' (no quality checks)'}: {secs:,.1f} s  "
+              f"({s['partitions']} hourly partitions, {s['runs']} runs)")
         print(f"  {mb / secs:8.1f} MB/s of logs")
         print(f"  {s['events'] / secs:8,.0f} events/s   ({s['events']:,} events)")
         print(f"  {rows / secs:8,.0f} IDB rows/s  ({rows:,} rows)")

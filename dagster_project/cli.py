@@ -1,8 +1,16 @@
-"""The `icon-etl` command line."""
+"""The `icon-etl` command line.
+
+Exit codes: 0 done; 1 a run failed (the message names the step and the error; the whole log is
+in the Dagster UI); 2 bad input or configuration (a missing folder, an options file, attached-data
+spec or configuration snapshot that does not validate: the message names the file, the option
+and the allowed values); 3 the environment cannot be used (the IDB cannot be reached or written,
+the data folder is not writable, a disk is full). No traceback is printed for any of them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -16,6 +24,15 @@ EXAMPLE_OPTIONS = Path(__file__).resolve().parents[1] / "examples" / "icon-optio
 
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+class EnvironmentProblem(RuntimeError):
+    """The IDB, the data folder or the Dagster home cannot be used (exit code 3)."""
+
+
+# errors of a run that are about the machine, not the input (the message gets a hint)
+ENVIRONMENT_ERRORS = ("No space left on device", "File too large", "Disk quota exceeded",
+                      "Read-only file system", "Permission denied", "Not a directory")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -54,6 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ.setdefault("ICON_CONFIG_SNAPSHOT", str(demo / "config.json"))
         if EXAMPLE_OPTIONS.exists():
             os.environ.setdefault("ICON_OPTIONS", str(EXAMPLE_OPTIONS))
+    _check_setup()
     return _run_everything(args)
 
 
@@ -66,13 +84,86 @@ def cmd_load(args: argparse.Namespace) -> int:
     _set_env("ICON_OPTIONS", args.options)
     if args.logs and not Path(args.logs).is_dir():
         raise FileNotFoundError(f"--logs {args.logs}: not a folder of T-Server log segments")
+    _check_setup()
     return _run_everything(args)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Process a range of hours again (the logs are registered first), in as few runs as the
     backfill policy allows."""
+    _check_setup()
     return _run_everything(args)
+
+
+def _check_setup() -> None:
+    """What a run needs, checked before anything is parsed or written: the log folders, the
+    options file, the attached-data spec and the configuration snapshot (a problem is exit 2,
+    naming the file, the option and the allowed values: nothing falls back silently), then the
+    IDB and the data folder (exit 3)."""
+    from dagster_project import settings
+    from transforms.config_snapshot import ConfigError, load_snapshot
+    from transforms.gud.spec import spec_from_options
+    from transforms.options import load_options
+
+    root = settings.log_dir()
+    if not root.is_dir():
+        raise FileNotFoundError(f"log folder {root} does not exist (set ICON_LOG_DIR or pass "
+                                f"--logs to a folder of T-Server log segments)")
+    for name in (os.environ.get("ICON_REPLICAS") or "").split(","):
+        name = name.strip()
+        if name and (name in (".", "..") or "/" in name or os.sep in name):
+            raise ValueError(f"ICON_REPLICAS: {name!r} is not a folder name inside the log "
+                             f"folder {root}")
+    for replica, folder in settings.replicas(root).items():
+        if not folder.is_dir():
+            raise FileNotFoundError(f"replica {replica}: log folder {folder} does not exist "
+                                    f"(ICON_REPLICAS names the sub-folders of {root})")
+    spec_from_options(load_options(settings.options_file()))
+    snapshot = settings.config_snapshot()
+    if snapshot.exists():
+        load_snapshot(snapshot)
+    elif os.environ.get("ICON_CONFIG_SNAPSHOT"):
+        raise ConfigError(f"{snapshot}: configuration snapshot not found (--config or "
+                          f"ICON_CONFIG_SNAPSHOT)")
+    else:
+        _err(f"no configuration snapshot at {snapshot}: every party is External and every "
+             f"DBID is null (docs/config-snapshot.md)")
+    _check_idb(settings.idb_url())
+    _check_writable(settings.data_dir(), "data folder (--data, ICON_DATA_DIR)")
+
+
+def _check_idb(url: str) -> None:
+    """The IDB answers and its tables can be created (the password is never printed)."""
+    import sqlalchemy as sa
+
+    from dagster_project.idb_store import IdbStore, redact_url
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValueError(f"IDB URL {redact_url(url)!r} is not a SQLAlchemy database URL (e.g. "
+                         f"sqlite:///idb.sqlite or postgresql+psycopg://user@host/db)") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        _check_writable(Path(parsed.database).absolute().parent, "IDB folder")
+    try:
+        store = IdbStore(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise ValueError(f"IDB URL {redact_url(url)}: {exc}") from None
+    try:
+        store.create_schema()
+    finally:
+        store.engine.dispose()
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".icon-etl-write-test-{os.getpid()}"
+        probe.write_bytes(b"\0" * 4096)
+        probe.unlink()
+    except OSError as exc:
+        raise EnvironmentProblem(f"{what} {folder} is not writable: "
+                                 f"{exc.strerror or exc}") from None
 
 
 def _set_env(name: str, value) -> None:
@@ -109,32 +200,100 @@ def _run_everything(args: argparse.Namespace) -> int:
     from dagster_project import runner, settings
     from dagster_project.definitions import defs
 
-    instance = runner.local_instance()
+    keys = _hours(args)
+    try:
+        instance = runner.local_instance()
+    except OSError as exc:
+        raise EnvironmentProblem(f"Dagster home {os.environ.get('DAGSTER_HOME')} cannot be "
+                                 f"used: {exc.strerror or exc}") from None
     _err(f"logs: {settings.log_dir()}  data: {settings.data_dir()}  "
          f"dagster home: {os.environ['DAGSTER_HOME']}")
-    summary = runner.run_all(defs, instance, partition_keys=_hours(args), progress=_err,
-                             hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
-                             verbose=not getattr(args, "quiet", False))
+    with _console_errors_in_summary(runner):
+        summary = runner.run_all(
+            defs, instance, partition_keys=keys, progress=_err,
+            hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
+            verbose=not getattr(args, "quiet", False),
+            checks=not getattr(args, "no_checks", False))
     summary.update(runner.idb_summary(defs))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(summary))
+    _report_input_problems(defs)
     if summary["failed_runs"]:
-        _err(f"a run failed: {summary.get('error', '')}\n(the run's log is in the Dagster UI: make ui)")
+        error = summary.get("error", "")
+        _err(f"a run failed: {error}\n(the run's log is in the Dagster UI: make ui)")
+        if any(marker in error for marker in ENVIRONMENT_ERRORS):
+            _err(f"the data folder ({settings.data_dir()}), the Dagster home or the IDB could not "
+                 f"be written: free space or fix permissions, then run the same command again")
+            return 3
         return 1
     _err("open the Dagster UI with:  make ui   (then http://127.0.0.1:3000)")
     return 0
+
+
+@contextlib.contextmanager
+def _console_errors_in_summary(runner):
+    """In-process runs print their own progress lines and, when a step fails, one line naming
+    the step and the error: Dagster's console log (with its stack traces) stays quiet; the whole
+    log is in the instance (the UI)."""
+    config = runner.QUIET["loggers"]["console"]["config"]
+    level = config.get("log_level")
+    config["log_level"] = "CRITICAL"
+    try:
+        yield
+    finally:
+        config["log_level"] = level
+
+
+MAX_PROBLEM_LINES = 20
+
+
+def _report_input_problems(defs) -> None:
+    """Segments the parser found problems in (with their quarantined lines), and paths of the log
+    folders that were not read; the run went on without them."""
+    import polars as pl
+
+    from dagster_project import settings
+
+    logs = defs.resources["logs"]
+    lines = []
+    for replica in settings.replicas(Path(logs.log_dir)):
+        store = logs.segments(replica)
+        registry = store.registry().filter(pl.col("duplicate_of").is_null()
+                                           & (pl.col("problems").is_not_null()
+                                              | (pl.col("quarantined") > 0)))
+        for row in registry.sort("path").iter_rows(named=True):
+            what = row["problems"] or "bad lines"
+            lines.append(f"  {replica}/{row['path']}: {what} ({row['quarantined']} line(s) "
+                         f"quarantined)")
+        for row in store.skipped().iter_rows(named=True):
+            to = f" -> {row['target']}" if row["target"] else ""
+            lines.append(f"  {replica}/{row['path']}{to}: skipped, {row['reason']}")
+    if lines:
+        _err(f"input problems ({len(lines)}; the good data was loaded, the quarantined lines are "
+             f"in the parse cache with file, line and reason):")
+        for line in lines[:MAX_PROBLEM_LINES]:
+            _err(line)
+        if len(lines) > MAX_PROBLEM_LINES:
+            _err(f"  ... and {len(lines) - MAX_PROBLEM_LINES} more (the segment registry lists "
+                 f"them all)")
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from dagster_project import settings
     from dagster_project.explain import ExplainError, explain
 
+    import sqlalchemy as sa
+
+    from dagster_project.idb_store import IdbError, redact_url
+
+    url = args.idb or settings.idb_url()
     try:
-        explain(args.call_uuid, args.idb or settings.idb_url(),
-                Path(args.data) if args.data else settings.data_dir())
+        explain(args.call_uuid, url, Path(args.data) if args.data else settings.data_dir())
     except ExplainError as exc:
         _err(f"icon-etl explain: {exc}")
         return 1
+    except sa.exc.DBAPIError as exc:
+        raise IdbError(f"IDB {redact_url(url)}: {str(exc.orig).splitlines()[0]}") from None
     return 0
 
 
@@ -202,6 +361,8 @@ def _range_arguments(s: argparse.ArgumentParser, required: bool) -> None:
     s.add_argument("--hours-per-run", type=int, default=720,
                    help="hours per Dagster run (default 720: a month is one run)")
     s.add_argument("--quiet", action="store_true", help="no per-partition progress lines")
+    s.add_argument("--no-checks", action="store_true",
+                   help="skip the data-quality checks (faster bulk loads; run them later in the UI)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,6 +375,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001  (an environment problem: one line, no traceback)
+        from dagster_project.idb_store import IdbError
+
+        if not isinstance(exc, (IdbError, EnvironmentProblem, OSError)):
+            raise
+        _err(f"icon-etl {args.command}: {exc}")
+        return 3
 
 
 if __name__ == "__main__":
