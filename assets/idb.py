@@ -66,8 +66,7 @@ def build_idb_assets(replicas: list[str]) -> list:
     def dss_tables(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
         """G_DSS_GCC/GLS/GUD_PROVIDER: every replica's data source sessions (replaced whole)."""
         clock = load_clock(logs, icon.snapshot_data().switches())
-        paths = {r: logs.segments(r).registry().select(
-            pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path") for r in replicas}
+        paths = {r: logs.segments(r).paths() for r in replicas}
         frames: dict[str, list[pl.DataFrame]] = {}
         # ICON_DBID 1, 2, …: each replica's own sessions; 0: the reconciled stream the IDB is
         # written from (what GSYS_DOMAIN points at)

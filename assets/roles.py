@@ -107,18 +107,22 @@ def monitored_switches(sessions: pl.DataFrame) -> set[str]:
     return set(sessions["switch"].unique().to_list())
 
 
+def hourly_role(key: dg.AssetKey, upstream: list[dg.AssetKey]) -> dict:
+    """Asset arguments of a role that carries open entities: hourly, one run per backfill, and a
+    dependency on its own previous hour (the carry), which the lineage graph shows."""
+    return dict(
+        key=key,
+        deps=[*upstream, dg.AssetDep(key, partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True))],
+        partitions_def=HOURLY, group_name=ROLE_GROUP, kinds={"polars", "parquet"},
+        backfill_policy=dg.BackfillPolicy.single_run())
+
+
 def build_role_assets() -> list[dg.AssetsDefinition]:
     key = role_key("gcc")
 
     @dg.asset(
-        key=key,
-        deps=[RECONCILED_KEY,
-              dg.AssetDep(key, partition_mapping=dg.TimeWindowPartitionMapping(
-                  start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True))],
-        partitions_def=HOURLY,
-        group_name=ROLE_GROUP,
-        kinds={"polars", "parquet"},
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        **hourly_role(key, [RECONCILED_KEY]),
         description=("Interactions, calls and parties (ICON role gcc): G_IR, G_CALL, G_PARTY with "
                      "their histories, statistics, routing results, virtual-queue stays and "
                      "inter-site links, staged as Parquet. Calls still open at the end of the "
@@ -202,14 +206,7 @@ def build_gls_asset() -> dg.AssetsDefinition:
     key = role_key("gls")
 
     @dg.asset(
-        key=key,
-        deps=[RECONCILED_KEY, role_key("gcc"),
-              dg.AssetDep(key, partition_mapping=dg.TimeWindowPartitionMapping(
-                  start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True))],
-        partitions_def=HOURLY,
-        group_name=ROLE_GROUP,
-        kinds={"polars", "parquet"},
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        **hourly_role(key, [RECONCILED_KEY, role_key("gcc")]),
         description=("Agent login sessions and states (ICON role gls): "
                      "G_LOGIN_SESSION, GX_SESSION_ENDPOINT, G_AGENT_STATE_HISTORY, "
                      "G_AGENT_STATE_RC(_A), G_DND_HISTORY, and the custom states and user-event "
@@ -262,8 +259,7 @@ def session_ends(logs: LogStorage, sessions: pl.DataFrame) -> pl.DataFrame:
     ends = sessions.filter(~pl.col("open"))
     frames = []
     for replica in ends["last_replica"].unique().to_list():
-        paths = logs.segments(replica).registry().select(
-            file_id=pl.col("segment_id").cast(pl.UInt32), path="path")
+        paths = logs.segments(replica).paths()
         frames.append(ends.filter(pl.col("last_replica") == replica)
                       .join(paths, left_on="last_file_id", right_on="file_id", how="left")
                       .select("dss_id", "end_ts", end_src=pl.concat_str(

@@ -118,6 +118,10 @@ def _check_setup() -> None:
         if not folder.is_dir():
             raise FileNotFoundError(f"replica {replica}: log folder {folder} does not exist "
                                     f"(ICON_REPLICAS names the sub-folders of {root})")
+        if not folder.resolve().is_relative_to(root.resolve()):
+            raise ValueError(f"replica {replica}: {folder} is a symbolic link to "
+                             f"{folder.resolve()}, outside the log folder {root} (never read: "
+                             f"put the replica's files in the log folder)")
     spec_from_options(load_options(settings.options_file()))
     snapshot = settings.config_snapshot()
     if snapshot.exists():
@@ -284,7 +288,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     import sqlalchemy as sa
 
-    from dagster_project.idb_store import IdbError, redact_url
+    from dagster_project.idb_store import IdbError, describe_db_error, redact_url
 
     url = args.idb or settings.idb_url()
     try:
@@ -293,7 +297,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _err(f"icon-etl explain: {exc}")
         return 1
     except sa.exc.DBAPIError as exc:
-        raise IdbError(f"IDB {redact_url(url)}: {str(exc.orig).splitlines()[0]}") from None
+        raise IdbError(f"IDB {redact_url(url)}: {describe_db_error(exc)}") from None
     return 0
 
 

@@ -41,11 +41,36 @@ def with_row_hash(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 class IdbError(RuntimeError):
-    """The IDB cannot be reached or written; the message says which database and why."""
+    """The IDB cannot be reached or written; the message says which database and why (never the
+    password, never the content of a row)."""
 
 
 def redact_url(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+    """The URL with its password masked (`***`): everything between `user:` and the last `@`, so
+    that a password with an unencoded `@` is masked whole too."""
+    return re.sub(r"://([^:/@]*):.*@", r"://\1:***@", url)
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """A driver's error without what it quotes of the rows: PostgreSQL's DETAIL ("Failing row
+    contains (...)") and CONTEXT (the COPY line) can hold attached-data values, secure ones
+    included, so only the primary message and the names of the table, column and constraint are
+    kept. SQLAlchemy's wrapper (with its SQL and parameters) is unwrapped the same way."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "message_primary", None):
+        names = [f"{what} {value}" for what, value in (("table", diag.table_name),
+                                                       ("column", diag.column_name),
+                                                       ("constraint", diag.constraint_name))
+                 if value]
+        return diag.message_primary + (f" ({', '.join(names)})" if names else "")
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    module = type(getattr(exc, "orig", None) or exc).__module__ or ""
+    return isinstance(exc, sa.exc.DBAPIError) or module.split(".")[0] in ("sqlite3", "psycopg")
 
 
 def build_metadata() -> sa.MetaData:
@@ -97,11 +122,16 @@ class IdbStore:
 
     @contextmanager
     def begin(self):
+        """A transaction; a database error rolls it back and becomes an IdbError naming the IDB
+        (password masked) without the rows it was writing (the driver's error is not chained:
+        its text would show them in the run's log)."""
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise IdbError(f"IDB {redact_url(self.url)}: {exc.orig or exc}") from exc
+        except Exception as exc:
+            if not _is_db_error(exc):
+                raise
+            raise IdbError(f"IDB {redact_url(self.url)}: {describe_db_error(exc)}") from None
 
     def create_schema(self) -> None:
         """Create the tables that are missing. SQLAlchemy's own check looks for the quoted
@@ -279,8 +309,9 @@ class IdbStore:
     def _copy_postgres(self, conn, table: Table, frame: pl.DataFrame) -> None:
         """PostgreSQL: COPY from CSV written by Polars (tech-notes §5: ~10x Core inserts)."""
         buf = io.BytesIO()
+        # strings quoted: an unquoted \N is NULL, so a string that reads `\N` stays a string
         self._as_text_times(table, frame).write_csv(buf, include_header=False, null_value=r"\N",
-                                                    quote_style="necessary")
+                                                    quote_style="non_numeric")
         cols = ", ".join(table.column_names)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:

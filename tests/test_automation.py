@@ -13,34 +13,23 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from assets.ha import build_ha_assets
-from assets.idb import ROLE_TABLES, build_idb_assets
-from assets.ingest import build_ingest_assets
-from assets.roles import build_role_assets
+from assets.idb import ROLE_TABLES
 from dagster_project import runner
 from dagster_project.idb_store import IdbStore
 from dagster_project.jobs import hourly_job, main_job, register_job
-from dagster_project.resources import IconConfig, Idb, LogStorage
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
 from simulator import simulate
 from tests.conftest import PG_SERVER
+from tests.graph import graph, graph_assets
 from transforms.idb_schema import table
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 
 
 def definitions(logs: Path, config: Path, work: Path) -> dg.Definitions:
-    assets = build_ingest_assets("a") + build_role_assets() + build_ha_assets(["a"]) \
-        + build_idb_assets(["a"])
-    return dg.Definitions(
-        assets=assets, jobs=[main_job, hourly_job, register_job(assets)],
-        schedules=[hourly_schedule], sensors=[log_folder_sensor],
-        resources={"logs": LogStorage(log_dir=str(logs), data_dir=str(work / "data"), workers=1),
-                   "icon": IconConfig(snapshot=str(config),
-                                      options_file=str(EXAMPLES / "icon-options.toml")),
-                   "idb": Idb(url=f"sqlite:///{work / 'idb.sqlite'}")})
+    return graph(logs, config, work, jobs=[main_job, hourly_job, register_job(graph_assets())],
+                 schedules=[hourly_schedule], sensors=[log_folder_sensor])
 
 
 def snapshot(work: Path) -> dict[str, pl.DataFrame]:

@@ -4,7 +4,6 @@ checked against rows written out by hand from the log below."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import polars as pl
 import pytest

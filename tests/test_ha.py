@@ -12,18 +12,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.ha import build_ha_assets
-from assets.idb import ROLE_TABLES, build_idb_assets
-from assets.ingest import build_ingest_assets
-from assets.roles import build_role_assets
+from assets.idb import ROLE_TABLES
 from dagster_project import runner
 from dagster_project.idb_store import IdbStore
-from dagster_project.resources import IconConfig, Idb, LogStorage
 from simulator import simulate
+from tests.graph import graph
 from transforms.dictionary import DsConnType
 from transforms.idb_schema import table
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 # columns that name the replica a row came from (its log lines and data source session)
 PROVENANCE = ["GSYS_DOMAIN", "ETL_SOURCE", "ETL_SOURCE_LAST", "ETL_PARTITION", "ETL_HASH"]
@@ -32,14 +28,7 @@ SIM = dict(profile="small", start="2026-03-09T22:00:00Z", hours=3, seed=5)
 
 def pipeline(logs: Path, config: Path, work: Path, replicas: list[str]) -> tuple[dict, str]:
     url = f"sqlite:///{work / 'idb.sqlite'}"
-    resources = {
-        "logs": LogStorage(log_dir=str(logs), data_dir=str(work / "data"), workers=1),
-        "icon": IconConfig(snapshot=str(config), options_file=str(EXAMPLES / "icon-options.toml")),
-        "idb": Idb(url=url),
-    }
-    assets = [a for r in replicas for a in build_ingest_assets(r)] + build_role_assets()
-    defs = dg.Definitions(assets=assets + build_ha_assets(replicas) + build_idb_assets(replicas),
-                          resources=resources)
+    defs = graph(logs, config, work, replicas=replicas, idb_url=url)
     with dg.instance_for_test() as instance:
         summary = runner.run_all(defs, instance, progress=lambda _: None)
     return summary, url

@@ -266,3 +266,82 @@ def test_requests_received_are_events_of_their_own(tmp_path):
     assert ev.select("direction", "message", "client", "reference_id").rows() == [
         ("request", "RequestAgentLogin", "WDE_agent010", 7), ("event", "EventAgentLogin", None, 7)]
     assert ev["ts"][0] == datetime(2026, 3, 10, 6, 0, 4, 998000, tzinfo=timezone.utc)
+
+
+def test_a_list_with_its_first_child_on_its_own_line(tmp_path):
+    # (this shape used to stop the parse with a ShapeError)
+    extra = ["\tAttributeUserData\t[60] 00 02 00 00..",
+             "\t\t'Skills'(list) Billing\t5",
+             "\t\t'After'\t'y'"]
+    log = header() + call_event("07:03:00.0200", "EventRinging", 1, "7011", extra=extra)
+    summary, parsed = parse(tmp_path, {"TS_TEST.20260310_070000_000.log": log})
+    kv = parsed.read("kvpairs").sort("kv_line", "depth")
+    assert kv.select("path", "key", "value", "vtype", "depth").rows() == [
+        ("", "Skills", None, "list", 2), ("Skills", "Billing", "5", "int", 3),
+        ("", "After", "y", "str", 2)]
+    # two KV rows from one line: the ledger counts the line once
+    assert parsed.files["n_kv_member"][0] == 2
+    assert summary["quarantined_lines"] == 0
+    assert_ledger_adds_up(parsed, {0: log.encode()})
+
+
+def test_reports_of_one_file_merge_in_either_order(tmp_path):
+    from transforms.parse import FileReport
+    from transforms.parse_files import merge_reports
+
+    def own() -> FileReport:
+        r = FileReport(0, tmp_path / "a.log", None, size_bytes=1234, compressed=True,
+                       recoded_lines=2, crlf_lines=3, events=5)
+        r.counts["attribute"] = 10
+        return r
+
+    def taken_over() -> FileReport:  # what the successor's job knows of the file: one block
+        r = FileReport(0, tmp_path / "a.log", None, events=1)
+        r.counts["attribute"] = 4
+        return r
+
+    for batches in ([[own()], [taken_over()]], [[taken_over()], [own()]]):
+        (merged,) = merge_reports(batches)
+        assert (merged.size_bytes, merged.compressed, merged.recoded_lines, merged.crlf_lines,
+                merged.events, merged.lines) == (1234, True, 2, 3, 6, 14)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_request_split_after_its_message_line_continues_in_the_next_segment(tmp_path, workers):
+    first = header(ordinal=1) + call_event("07:00:01.0000", "EventRinging", 1, "7011") + (
+        "2026-03-10T07:00:04.998 Trc 04541 RequestAgentLogin received from [12] "
+        "(0000000c WDE_agent010 10.0.1.12:51234)\n"
+        "message RequestAgentLogin\n"
+        "\tAttributeThisDN\t'7010'\n")
+    second = header(local="2026-03-10T07:00:05.000", ordinal=2,
+                    name="TS_TEST.20260310_070005_000.log") + \
+        "\tAttributeReferenceID\t7\n" + \
+        event("07:00:05.0000", "EventAgentLogin", 2, [("AttributeThisDN", "'7010'"),
+                                                      ("AttributeReferenceID", "7")])
+    names = {"TS_TEST.20260310_070000_000.log": first, "TS_TEST.20260310_070005_000.log": second}
+    summary, parsed = parse(tmp_path, names, workers=workers)
+    ev = parsed.events
+    assert ev.select("message", "direction", "client", "reference_id", "this_dn").rows() == [
+        ("EventRinging", "event", None, None, "7011"),
+        ("RequestAgentLogin", "request", "WDE_agent010", 7, "7010"),
+        ("EventAgentLogin", "event", None, 7, "7010")]
+    request = ev.row(1, named=True)
+    assert (request["file_id"], request["last_file_id"]) == (0, 1)
+    assert summary["quarantined_lines"] == 0
+    assert_ledger_adds_up(parsed, {0: first.encode(), 1: second.encode()})
+
+
+def test_control_characters_in_a_block_taken_over_from_the_previous_segment(tmp_path):
+    first = header(ordinal=1) + call_event("07:03:00.0200", "EventRinging", 1, "7011",
+                                           extra=["\tAttributeJunk\t\x01\x02"])
+    second = header(local="2026-03-10T07:03:01.000", ordinal=2,
+                    name="TS_TEST.20260310_070301_000.log") + \
+        "\tAttributeOtherDN\t'7012'\n" + call_event("07:03:02.0000", "EventReleased", 2, "7011")
+    names = {"TS_TEST.20260310_070000_000.log": first, "TS_TEST.20260310_070301_000.log": second}
+    summary, parsed = parse(tmp_path, names)
+    q = parsed.read("quarantine")
+    assert q.select("file_id", "reason").rows() == [(0, "binary_garbage")]
+    ev = parsed.events
+    assert ev["message"].to_list() == ["EventRinging", "EventReleased"]
+    assert ev["other_dn"][0] == "7012" and ev["last_file_id"][0] == 1
+    assert_ledger_adds_up(parsed, {0: first.encode(), 1: second.encode()})

@@ -11,15 +11,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.ha import build_ha_assets
-from assets.idb import ROLE_TABLES, build_idb_assets
-from assets.ingest import build_ingest_assets
-from assets.roles import build_role_assets
+from assets.idb import ROLE_TABLES
 from dagster_project import runner
 from dagster_project.explain import ExplainError, explain
 from dagster_project.idb_store import IdbStore
-from dagster_project.resources import IconConfig, Idb, LogStorage
 from simulator import simulate
+from tests.graph import graph
 from simulator.compare import (compare_agents, compare_calls, compare_user_data,
                                load_truth_calls, load_window)
 from transforms.config_snapshot import load_snapshot
@@ -47,14 +44,8 @@ def sim(tmp_path_factory) -> Path:
 
 def run(sim: Path, work: Path, idb_url: str, hours_per_run: int) -> tuple[dict, list[str]]:
     """Materialize everything; returns the summary and every event-log line the runs wrote."""
-    resources = {
-        "logs": LogStorage(log_dir=str(sim / "logs"), data_dir=str(work / "data"), workers=1),
-        "icon": IconConfig(snapshot=str(sim / "config.json"),
-                           options_file=str(sim / "icon-options.toml")),
-        "idb": Idb(url=idb_url),
-    }
-    defs = dg.Definitions(assets=build_ingest_assets("a") + build_role_assets()
-                          + build_ha_assets(["a"]) + build_idb_assets(["a"]), resources=resources)
+    defs = graph(sim / "logs", sim / "config.json", work, options=sim / "icon-options.toml",
+                 idb_url=idb_url)
     with dg.instance_for_test() as instance:
         summary = runner.run_all(defs, instance, progress=lambda _: None,
                                  hours_per_run=hours_per_run)

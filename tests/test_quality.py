@@ -14,13 +14,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.ha import build_ha_assets
-from assets.idb import ROLE_TABLES, build_idb_assets, idb_key
+from assets.idb import ROLE_TABLES, idb_key
 from assets.ingest import build_ingest_assets, parsed_key, segments_key
-from assets.roles import build_role_assets
 from dagster_project import runner
 from dagster_project.partitions import HOURLY
-from dagster_project.resources import IconConfig, Idb, LogStorage
+from dagster_project.resources import LogStorage
 from quality import accounting, frames, rules
 from quality.checks import build_quality_checks
 from quality.report import check_report
@@ -29,28 +27,22 @@ from quality.rules import (CHECKS, FOREIGN_KEYS, KEYS, VALUES, InDictionary, Not
 from quality.suites import Expect, Outcome, Validator, expectation_suite
 from quality.validate import sample, validate_table
 from simulator import simulate
+from tests.graph import EXAMPLES, graph_assets, graph_resources
 from transforms import dictionary
 from transforms.idb_schema import TABLES, C, _table, _time
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WRITTEN = [name for names in ROLE_TABLES.values() for name in names]
 HOUR, NEXT_HOUR = "2026-03-09-23:00", "2026-03-10-00:00"
 SECURE_KEY = "CustomerPIN"
 
 
 def pipeline_assets() -> list:
-    """The asset graph as dagster_project/definitions.py builds it, for one replica."""
-    return (build_ingest_assets("a") + build_ha_assets(["a"]) + build_role_assets()
-            + build_idb_assets(["a"]))
+    return graph_assets(["a"])
 
 
 def resources(sim: Path, work: Path, options: Path | None = None) -> dict:
-    return {
-        "logs": LogStorage(log_dir=str(sim / "logs"), data_dir=str(work / "data"), workers=1),
-        "icon": IconConfig(snapshot=str(sim / "config.json"),
-                           options_file=str(options or sim / "icon-options.toml")),
-        "idb": Idb(url=f"sqlite:///{work / 'idb.sqlite'}"),
-    }
+    return graph_resources(sim / "logs", sim / "config.json", work,
+                           options or sim / "icon-options.toml")
 
 
 def ranged(first: str, last: str | None = None) -> dict:

@@ -31,7 +31,28 @@ REQUIRED = {
     "persons": ["dbid", "employee_id"],
     "agent_logins": ["dbid", "login_code", "switch_dbid"],
     "places": ["dbid", "name"],
+    "agent_groups": ["dbid", "name"],
+    "dn_groups": ["dbid", "name"],
 }
+# the type of every field the transforms read (a field of another type fails at load, naming the
+# file, the item and the field, instead of deep inside a run)
+INT, STR, IDS, BOOL = "an integer (DBID)", "a string", "a list of integers (DBIDs)", "true or false"
+FIELDS = {
+    "dbid": INT, "tenant_dbid": INT, "switch_dbid": INT, "person_dbid": INT,
+    "name": STR, "tserver": STR, "tserver_backup": STR, "number": STR, "type": STR,
+    "employee_id": STR, "user_name": STR, "first_name": STR, "last_name": STR, "login_code": STR,
+    "is_agent": BOOL, "login_dbids": IDS, "dn_dbids": IDS, "person_dbids": IDS,
+}
+
+
+def _is(value, kind: str) -> bool:
+    if kind == INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == STR:
+        return isinstance(value, str)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    return isinstance(value, list) and all(_is(v, INT) for v in value)
 
 
 class ConfigError(ValueError):
@@ -140,7 +161,12 @@ def load_snapshot(path: Path | str | None) -> ConfigSnapshot:
         raise ConfigError(f"{path}: not a readable JSON configuration snapshot: {exc}") from exc
     validate(doc, path)
     exported = doc.get("exported_at")
-    return ConfigSnapshot(path, doc, datetime.fromisoformat(exported) if exported else None)
+    try:
+        moment = datetime.fromisoformat(exported) if exported else None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: 'exported_at' = {exported!r}: must be an ISO 8601 time "
+                          f"(e.g. 2026-03-09T00:00:00+00:00)") from None
+    return ConfigSnapshot(path, doc, moment)
 
 
 def validate(doc: dict, path: Path) -> None:
@@ -153,9 +179,15 @@ def validate(doc: dict, path: Path) -> None:
             raise ConfigError(f"{path}: '{section}' must be a list")
         seen = set()
         for n, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ConfigError(f"{path}: {section}[{n}] must be an object")
             missing = [f for f in fields if f not in item]
             if missing:
                 raise ConfigError(f"{path}: {section}[{n}] lacks {', '.join(missing)}")
+            for name, value in item.items():
+                kind = FIELDS.get(name)
+                if kind and not (value is None and name not in fields) and not _is(value, kind):
+                    raise ConfigError(f"{path}: {section}[{n}].{name} = {value!r}: must be {kind}")
             if item["dbid"] in seen:
                 raise ConfigError(f"{path}: {section}[{n}] repeats dbid {item['dbid']}")
             seen.add(item["dbid"])

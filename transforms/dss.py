@@ -308,6 +308,11 @@ class ReplicaClock:
 
 # -- coverage ------------------------------------------------------------------------------------
 
+COVERAGE_SCHEMA = {"HOUR": pl.String, "REPLICA": pl.String, "SWITCH": pl.String,
+                   "STATUS": pl.String, "COVERED_SECONDS": pl.Int64, "EXPECTED_SECONDS": pl.Int64,
+                   "MISSING": pl.String, "DSS_IDS": pl.String}
+
+
 @dataclass(frozen=True)
 class Interval:
     start: datetime
@@ -365,5 +370,4 @@ def coverage(dss: pl.DataFrame, hour: datetime, replicas: list[str]) -> pl.DataF
                          round(total), ", ".join(f"{h.start:%H:%M:%S.%f}"[:-3] + "-"
                                                  + f"{h.end:%H:%M:%S.%f}"[:-3] for h in holes),
                          ", ".join(ids)))
-    return pl.DataFrame(rows, schema=["HOUR", "REPLICA", "SWITCH", "STATUS", "COVERED_SECONDS",
-                                      "EXPECTED_SECONDS", "MISSING", "DSS_IDS"], orient="row")
+    return pl.DataFrame(rows, schema=COVERAGE_SCHEMA, orient="row")

@@ -366,11 +366,12 @@ for _t in [
     _table("ETL_RECONCILE", (
         C("HOUR", "str50", False), C("SWITCH", "str255", False), C("REPLICA", "str50", False),
         C("EVENTS", "int"), C("FILLED_WINDOWS", "int"), C("CALLS_ONLY_HERE", "int"),
-        C("FILLED", "text"), C("UNCOVERED", "text")),
+        C("FILLED", "text"), C("UNCOVERED", "text"), C("REPEATED", "int")),
         ["HOUR", "SWITCH", "REPLICA"], "dss", [("HOUR",)],
         "Reconciliation ledger: per hour, switch and replica, the events taken from the replica, "
-        "the windows it filled for the replicas before it, the calls only it logged, and the "
-        "windows no replica covers.", etl=False, gsys=False),
+        "the windows it filled for the replicas before it, the calls only it logged, the "
+        "windows no replica covers, and the events it logged twice (counted once).",
+        etl=False, gsys=False),
 ]:
     TABLES[_t.name] = _t
 

@@ -17,9 +17,13 @@ ISO_FIXED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[.,]\d{3}(\s|$)"
 ISO_ANY = r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})[.,](\d{1,6})"
 # 13:56:06.078: SIPCONN(1003): ... and 13:56:06.078 SIPCONN ...
 TIME_FIXED = r"^\d{2}:\d{2}:\d{2}[.,]\d{3}([: ]|$)"
+STD_FAST = r"^(?:Std|Trc|Int|Dbg|Alr|Unk|Non) \d{5}( |$)"
 STD_EVENT = (r"^(?:Std|Trc|Int|Dbg|Alr|Unk|Non|Standard|Trace|Interaction|Debug|Alarm|Unknown|None)"
              r"\s+(?:\S+\s+\S+\s+\S+\s+)?(?:GCTI-\d{2}-)?(\d{5})\b")
 REQUEST_RECEIVED = r"^(\w+) received from \[(\d+)\]\s*(?:\(\S+\s+(\S+)(?:\s+(\S+))?\))?"
+# The usual shape of the above, `RequestX received from [12] (0000000c WDE_agent010 host:port)`:
+# name and client are then the 1st and 6th space-separated words (what the regex captures).
+REQUEST_USUAL = r"^\w+ received from \[\d+\] \([^\s()]+ [^\s()]+ [^\s()]+\)"
 MESSAGE_LINE = r"^message (\w+)\s*$"
 CLIENT_SIDE = r"(?:request to|received from) (\S+)(?:.*?)\smessage (\w+)\s*$"
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -62,124 +66,142 @@ def classify_top(top: pl.DataFrame, check_binary: bool = True) -> pl.DataFrame:
     lines that print a date), std_id and checkpoint to the top-level lines in `top`
     (columns `i`, `line`, `is_header`, in file order).
 
-    TLib event headers (`@...`) are the bulk of a T-Server log's top-level lines, so they take a
-    short path of literal tests; the other shapes are parsed on their own (smaller) subset.
+    The usual shapes (`@HH:MM:SS.ffff ... message X`, ISO 8601 + `Trc 04541 RequestX received
+    from [n] (a b c)`, `message X`) are read in one query by literal tests and fixed positions;
+    capturing regexes run afterwards on the few lines of other shapes only (`_patch`).
     """
+    frame = _usual_fields(top.lazy(), check_binary).collect()
+    frame = _patch_unusual_stamps(frame)
+    frame = _with_std_fields(frame)
+    frame = _patch_unusual_requests(frame)
+    return frame.lazy().select(*top.columns, *_kinds()).cast(RESULT_SCHEMA).collect()
+
+
+def _usual_fields(top: pl.LazyFrame, check_binary: bool) -> pl.LazyFrame:
+    """Date and time parsers read a column that is null on the lines they do not apply to, so
+    each parses only its own lines; shared fields (`_stamp`, `_rest`) are computed once."""
     line = pl.col("line")
-    is_at = ~pl.col("is_header") & line.str.starts_with("@")
-    at_rows = top.filter(is_at)
-    others = top.filter(~is_at)
-    parts = [_classify_at(at_rows), _classify_other(others, check_binary)]
-    out = pl.concat([p.select(top.columns + list(RESULT_SCHEMA)).cast(RESULT_SCHEMA) for p in parts])
-    return out.sort("i") if at_rows.height and others.height else out
-
-
-def _classify_at(rows: pl.DataFrame) -> pl.DataFrame:
-    line = pl.col("line")
-    at_pos = line.str.find(": message ", literal=True)
-    bsync = line.str.contains("[BSYNC]", literal=True)
-    rows = rows.with_columns(tod_us=_time_of_day(line.str.slice(1, 13)))
-    odd = rows["tod_us"].is_null()
-    if odd.any():  # 1-digit hours, other fraction lengths: the capturing regex, on those only
-        fixed = rows.filter(~odd)
-        rows = pl.concat([fixed, rows.filter(odd).with_columns(tod_us=_at_any_tod())]).sort("i")
-    return rows.with_columns(
-        day=pl.lit(None, dtype=pl.Int32),
-        message=line.str.slice(at_pos + 10).str.strip_chars_end(),
-        message_line=pl.lit(None, dtype=pl.String),
-        client=pl.lit(None, dtype=pl.String),
-        std_id=pl.lit(None, dtype=pl.String),
-        checkpoint=pl.lit(False),
-    ).with_columns(
-        kind=pl.when(pl.col("tod_us").is_not_null() & (at_pos.is_not_null() | bsync))
-        .then(pl.lit(KIND_TLIB)).otherwise(pl.lit(KIND_TEXT)),
-        direction=pl.when(bsync).then(pl.lit("bsync"))
-        .when(at_pos.is_null()).then(None)
-        .when(line.str.contains("send_to_client", literal=True)).then(pl.lit("reply"))
-        .otherwise(pl.lit("event")),
-    )
-
-
-def _at_any_tod() -> pl.Expr:
-    parts = pl.col("line").str.extract_groups(AT_ANY)
-    return _tod(parts.struct.field("1"), parts.struct.field("2"), parts.struct.field("3"),
-                parts.struct.field("4"))
-
-
-STD_FAST = r"^(?:Std|Trc|Int|Dbg|Alr|Unk|Non) \d{5}( |$)"
-
-
-def _classify_other(rows: pl.DataFrame, check_binary: bool) -> pl.DataFrame:
-    """Standard log events (incl. `Trc 04541 RequestX received from ...`), `message X` lines,
-    client-side TLib headers, traces and free text. The usual ISO 8601 + `Trc 04541` shape is cut
-    at fixed positions; regexes run on the lines that do not fit it."""
-    line = pl.col("line")
-    stamp = line.str.slice(0, 23).str.replace("T", " ", literal=True).str.to_datetime(
-        "%Y-%m-%d %H:%M:%S%.f", strict=False)
-    base = rows.with_columns(
-        _iso=line.str.contains(ISO_FIXED),
-        _iso_any=line.str.contains(ISO_ANY),
-    ).with_columns(
-        _rest=pl.when(pl.col("_iso")).then(line.str.slice(24)),
-        tod_us=pl.when(pl.col("_iso")).then(stamp.dt.time().cast(pl.Int64) // 1000)
-        .when(line.str.contains(TIME_FIXED)).then(_time_of_day(line.str.slice(0, 12))),
-        day=pl.when(pl.col("_iso")).then(stamp.dt.date().cast(pl.Int32)),
-    )
-    odd = base["_iso_any"] & ~base["_iso"]
-    if odd.any():  # other fraction lengths or a space between date and time
-        parts = line.str.extract_groups(ISO_ANY)
-        fixed = base.filter(odd).with_columns(
-            _rest=line.str.replace(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[.,]\d+\s*", ""),
-            tod_us=_tod(parts.struct.field("4"), parts.struct.field("5"),
-                        parts.struct.field("6"), parts.struct.field("7")),
-            day=pl.date(_int(parts.struct.field("1")), _int(parts.struct.field("2")),
-                        _int(parts.struct.field("3"))).cast(pl.Int32))
-        base = pl.concat([base.filter(~odd), fixed]).sort("i")
+    at = pl.col("_at")
+    at_pos = pl.col("_at_pos")
+    iso = pl.col("_iso")
     rest = pl.col("_rest")
-    base = base.with_columns(
-        std_id=pl.when(rest.str.contains(STD_FAST)).then(rest.str.slice(4, 5)))
-    loose = base["_iso_any"] & base["std_id"].is_null()
-    if loose.any():  # full-format or long level names
-        base = _patch(base, loose, std_id=rest.str.extract(STD_EVENT, 1))
-    base = base.with_columns(
-        _std_text=pl.when(pl.col("std_id").is_not_null()).then(
-            rest.str.slice(10).str.strip_chars_start()),
-        _request_name=pl.lit(None, dtype=pl.String), _request_client=pl.lit(None, dtype=pl.String),
-        _client_message=pl.lit(None, dtype=pl.String), _client_app=pl.lit(None, dtype=pl.String),
-        message_line=pl.when(line.str.starts_with("message ")).then(
-            line.str.slice(8).str.strip_chars_end()),
+    only = lambda condition, text: pl.when(condition).then(text)  # noqa: E731
+    message_text = only(line.str.starts_with("message "), line).str.slice(8).str.strip_chars_end()
+    return (
+        top.with_columns(_at=~pl.col("is_header") & line.str.starts_with("@"))
+        .with_columns(
+            _at_pos=only(at, line).str.find(": message ", literal=True),
+            _iso=~at & line.str.contains(ISO_FIXED),
+            _iso_any=~at & line.str.contains(ISO_ANY),
+            _time=~at & line.str.contains(TIME_FIXED),
+        )
+        .with_columns(
+            _stamp=only(iso, line).str.slice(0, 23).str.replace("T", " ", literal=True)
+            .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False),
+            _rest=only(iso, line).str.slice(24),
+            message=only(at, line).str.slice(at_pos + 10).str.strip_chars_end(),
+            _bsync=at & line.str.contains("[BSYNC]", literal=True),
+            _to_client=only(at, line).str.contains("send_to_client", literal=True),
+            _at_tod=_time_of_day(only(at, line).str.slice(1, 13)),
+            _time_tod=_time_of_day(only(pl.col("_time"), line).str.slice(0, 12)),
+            message_line=only(message_text.str.contains(r"^\w+$"), message_text),
+            _client_like=~at & (line.str.contains("request to ", literal=True)
+                                | line.str.contains("received from ", literal=True)),
+            _binary=line.str.contains(CONTROL_CHARS) if check_binary else pl.lit(False),
+        )
+        .with_columns(
+            tod_us=pl.when(at).then(pl.col("_at_tod"))
+            .when(iso).then(pl.col("_stamp").dt.time().cast(pl.Int64) // 1000)
+            .when(pl.col("_time")).then(pl.col("_time_tod")),
+            day=only(iso, pl.col("_stamp").dt.date().cast(pl.Int32)),
+            std_id=only(rest.str.contains(STD_FAST), rest.str.slice(4, 5)),
+        )
     )
-    requests = (base["std_id"] == "04541").fill_null(False)
-    if requests.any():
+
+
+def _with_std_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Standard event text, and request name and client of `Trc 04541` in its usual shape."""
+    text = pl.when(pl.col("std_id").is_not_null()).then(
+        pl.col("_rest").str.slice(10).str.strip_chars_start())
+    request = pl.when(pl.col("std_id") == "04541").then(pl.col("_std_text"))
+    words = pl.col("_words").struct
+    return (frame.lazy()
+            .with_columns(_std_text=text)
+            .with_columns(_words=pl.when(request.str.contains(REQUEST_USUAL)).then(request)
+                          .str.split_exact(" ", 5))
+            .with_columns(_request_name=words.field("field_0"),
+                          _request_client=words.field("field_5"))
+            .drop("_words")
+            .collect())
+
+
+def _patch_unusual_stamps(frame: pl.DataFrame) -> pl.DataFrame:
+    """1-digit hours and other fraction lengths (`@9:00:01.123`, `...T10:00:00.1234`), and
+    standard events in the full or long-level form: the capturing regexes, on those lines."""
+    odd_at = frame["_at"] & frame["tod_us"].is_null()
+    if odd_at.any():
+        parts = pl.col("line").str.extract_groups(AT_ANY)
+        frame = _patch(frame, odd_at, tod_us=_tod(*(parts.struct.field(f) for f in "1234")))
+    odd_iso = frame["_iso_any"] & ~frame["_iso"]
+    if odd_iso.any():
+        parts = pl.col("line").str.extract_groups(ISO_ANY)
+        rest = pl.col("line").str.replace(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[.,]\d+\s*", "")
+        frame = _patch(frame, odd_iso, _rest=rest,
+                       tod_us=_tod(*(parts.struct.field(f) for f in "4567")),
+                       day=pl.date(*(_int(parts.struct.field(f)) for f in "123")).cast(pl.Int32))
+        frame = _patch(frame, odd_iso, std_id=pl.when(pl.col("_rest").str.contains(STD_FAST))
+                       .then(pl.col("_rest").str.slice(4, 5)))
+    loose = frame["_iso_any"] & frame["std_id"].is_null()
+    if loose.any():  # full-format or long level names
+        frame = _patch(frame, loose, std_id=pl.col("_rest").str.extract(STD_EVENT, 1))
+    return frame
+
+
+def _patch_unusual_requests(frame: pl.DataFrame) -> pl.DataFrame:
+    """Requests received in another shape, and client-side TLib headers: capturing regexes."""
+    requests = (frame["std_id"] == "04541").fill_null(False)
+    odd = requests & frame["_request_name"].is_null()
+    if odd.any():
         parts = pl.col("_std_text").str.extract_groups(REQUEST_RECEIVED)
-        base = _patch(base, requests, _request_name=parts.struct.field("1"),
-                      _request_client=parts.struct.field("3"))
-    client = base.select(line.str.contains("request to ", literal=True)
-                         | line.str.contains("received from ", literal=True)).to_series() & ~requests
+        frame = _patch(frame, odd, _request_name=parts.struct.field("1"),
+                       _request_client=parts.struct.field("3"))
+    client = frame["_client_like"] & ~requests
+    frame = frame.with_columns(_client_message=pl.lit(None, dtype=pl.String),
+                               _client_app=pl.lit(None, dtype=pl.String))
     if client.any():
-        parts = line.str.extract_groups(CLIENT_SIDE)
-        base = _patch(base, client, _client_message=parts.struct.field("2"),
-                      _client_app=parts.struct.field("1"))
-    binary = line.str.contains(CONTROL_CHARS) if check_binary else pl.lit(False)
-    return base.with_columns(
-        message_line=pl.when(pl.col("message_line").str.contains(r"^\w+$"))
-        .then(pl.col("message_line")),
-    ).with_columns(
-        kind=pl.when(pl.col("is_header")).then(pl.lit(KIND_HEADER))
-        .when(pl.col("_request_name").is_not_null()).then(pl.lit(KIND_TLIB))
-        .when(pl.col("_client_message").is_not_null()).then(pl.lit(KIND_TLIB))
+        parts = pl.col("line").str.extract_groups(CLIENT_SIDE)
+        frame = _patch(frame, client, _client_message=parts.struct.field("2"),
+                       _client_app=parts.struct.field("1"))
+    return frame
+
+
+def _kinds() -> list[pl.Expr]:
+    at, header = pl.col("_at"), pl.col("is_header")
+    request, client_side = pl.col("_request_name").is_not_null(), pl.col("_client_message").is_not_null()
+    tlib_at = pl.col("tod_us").is_not_null() & (pl.col("_at_pos").is_not_null() | pl.col("_bsync"))
+    return [
+        pl.when(at).then(pl.when(tlib_at).then(pl.lit(KIND_TLIB)).otherwise(pl.lit(KIND_TEXT)))
+        .when(header).then(pl.lit(KIND_HEADER))
+        .when(request | client_side).then(pl.lit(KIND_TLIB))
         .when(pl.col("message_line").is_not_null()).then(pl.lit(KIND_TLIB_MESSAGE))
         .when(pl.col("std_id").is_not_null()).then(pl.lit(KIND_STD))
-        .when(binary).then(pl.lit(KIND_BINARY))
-        .otherwise(pl.lit(KIND_TEXT)),
-        direction=pl.when(pl.col("is_header")).then(None)
-        .when(pl.col("_request_name").is_not_null()).then(pl.lit("request"))
-        .when(pl.col("_client_message").is_not_null()).then(pl.lit("client")),
-        message=pl.coalesce("_request_name", "_client_message"),
-        client=pl.coalesce("_request_client", "_client_app"),
-        checkpoint=(pl.col("std_id") == "04120")
-        & pl.col("_std_text").str.starts_with("Check point").fill_null(False),
-    )
+        .when(pl.col("_binary")).then(pl.lit(KIND_BINARY))
+        .otherwise(pl.lit(KIND_TEXT)).alias("kind"),
+        pl.when(at).then(pl.when(pl.col("_bsync")).then(pl.lit("bsync"))
+                         .when(pl.col("_at_pos").is_null()).then(None)
+                         .when(pl.col("_to_client")).then(pl.lit("reply"))
+                         .otherwise(pl.lit("event")))
+        .when(header).then(None)
+        .when(request).then(pl.lit("request"))
+        .when(client_side).then(pl.lit("client")).alias("direction"),
+        pl.when(at).then(pl.col("message"))
+        .otherwise(pl.coalesce("_request_name", "_client_message")).alias("message"),
+        "message_line",
+        pl.coalesce("_request_client", "_client_app").alias("client"),
+        "tod_us", "day", "std_id",
+        ((pl.col("std_id") == "04120")
+         & pl.col("_std_text").str.starts_with("Check point").fill_null(False)).alias("checkpoint"),
+    ]
 
 
 def _patch(frame: pl.DataFrame, mask: pl.Series, **exprs: pl.Expr) -> pl.DataFrame:

@@ -41,11 +41,14 @@ def is_gzip(path: Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str | None]]:
-    """Yield (bytes, error) blocks of the decompressed content.
+def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
+    """Yield (bytes, error, is_last) blocks of the decompressed content; the last block (possibly
+    empty) has `is_last` set.
 
-    gzip is decompressed with zlib directly so that a truncated or corrupt archive still yields
-    everything before the damage, followed by one block carrying the error text.
+    A plain file's last block is recognised by a short read, so a file smaller than a block is one
+    block and is parsed in one go (no extra round for an empty tail). gzip is decompressed with
+    zlib directly so that a truncated or corrupt archive still yields everything before the
+    damage, followed by one block carrying the error text.
     """
     try:
         f = open(path, "rb")
@@ -55,44 +58,51 @@ def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str 
         head = f.read(2)
         f.seek(0)
         if head != GZIP_MAGIC:
-            while block := f.read(block_bytes):
-                yield block, None
-            return
-        inflater = zlib.decompressobj(wbits=47)  # 32 + 15: gzip header, max window
-        out = bytearray()
-        while True:
-            # Small raw reads so that damage loses at most 64 KB of compressed input.
-            raw = f.read(64 * 1024)
-            if not raw:
-                if not inflater.eof:
-                    out += inflater.flush()
-                    yield bytes(out), "truncated gzip stream (archive ends before its end marker)"
-                elif out:
-                    yield bytes(out), None
-                return
-            saved = inflater.copy()
-            try:
-                out += inflater.decompress(raw)
-            except zlib.error as exc:
-                out += _salvage(saved, raw)
-                yield bytes(out), f"corrupt gzip data: {exc}"
-                return
-            if inflater.eof:
-                # Another gzip member may follow (concatenated archives); anything else is junk.
-                member_end = f.tell() - len(inflater.unused_data)
-                f.seek(member_end)
-                nxt = f.read(2)
-                if nxt == GZIP_MAGIC:
-                    f.seek(member_end)
-                    inflater = zlib.decompressobj(wbits=47)
-                elif (nxt + f.read(4096)).strip(b"\0"):
-                    yield bytes(out), "trailing garbage after the gzip stream"
+            while True:
+                block = f.read(block_bytes)
+                if len(block) < block_bytes:  # a regular file reads short only at its end
+                    yield block, None, True
                     return
-                else:
-                    f.seek(0, 2)
-            if len(out) >= block_bytes:
-                yield bytes(out), None
-                out = bytearray()
+                yield block, None, False
+        yield from _inflate(f, block_bytes)
+
+
+def _inflate(f, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
+    inflater = zlib.decompressobj(wbits=47)  # 32 + 15: gzip header, max window
+    out = bytearray()
+    while True:
+        # Small raw reads so that damage loses at most 64 KB of compressed input.
+        raw = f.read(64 * 1024)
+        if not raw:
+            if not inflater.eof:
+                out += inflater.flush()
+                yield bytes(out), "truncated gzip stream (archive ends before its end marker)", True
+            else:
+                yield bytes(out), None, True
+            return
+        saved = inflater.copy()
+        try:
+            out += inflater.decompress(raw)
+        except zlib.error as exc:
+            out += _salvage(saved, raw)
+            yield bytes(out), f"corrupt gzip data: {exc}", True
+            return
+        if inflater.eof:
+            # Another gzip member may follow (concatenated archives); anything else is junk.
+            member_end = f.tell() - len(inflater.unused_data)
+            f.seek(member_end)
+            nxt = f.read(2)
+            if nxt == GZIP_MAGIC:
+                f.seek(member_end)
+                inflater = zlib.decompressobj(wbits=47)
+            elif (nxt + f.read(4096)).strip(b"\0"):
+                yield bytes(out), "trailing garbage after the gzip stream", True
+                return
+            else:
+                f.seek(0, 2)
+        if len(out) >= block_bytes:
+            yield bytes(out), None, False
+            out = bytearray()
 
 
 def _salvage(inflater, raw: bytes) -> bytes:
@@ -143,12 +153,9 @@ def iter_line_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iter
     """
     next_line_no = 1
     pending = b""
-    error: str | None = None
-    blocks = _iter_raw_blocks(path, chunk_bytes)
-    while True:
-        block, error = next(blocks, (b"", None))
-        eof = not block or error is not None
-        data = pending + block
+    for block, error, last in _iter_raw_blocks(path, chunk_bytes):
+        data = pending + block if pending else block
+        eof = last or error is not None
         if not eof:
             cut = data.rfind(b"\n")
             if cut < 0:  # one very long line: keep accumulating
@@ -167,7 +174,8 @@ def _make_chunk(data: bytes, first_line_no: int, is_last: bool, error: str | Non
         frame = pl.DataFrame(schema={"line": pl.String, "line_no": pl.UInt32, "recoded": pl.Boolean})
         return LineChunk(frame, first_line_no, is_last, 0, 0, error)
     lines, recoded = decode_lines(data)
-    n_crlf = data.count(b"\r\n")
+    # counting a two-byte pattern is slow; most logs have no CR at all (a one-byte search)
+    n_crlf = data.count(b"\r\n") if b"\r" in data else 0
     if n_crlf:  # read_lines may or may not drop the CR; make sure it is gone
         lines = lines.str.strip_suffix("\r")
     n = lines.len()
@@ -183,9 +191,9 @@ def _make_chunk(data: bytes, first_line_no: int, is_last: bool, error: str | Non
 def read_head(path: Path, max_bytes: int = 64 * 1024) -> list[str]:
     """The first lines of a file (for the header and for sniffing), decoded leniently."""
     data = b""
-    for block, _error in _iter_raw_blocks(path, max_bytes):
+    for block, error, last in _iter_raw_blocks(path, max_bytes):
         data += block
-        if len(data) >= max_bytes or _error:
+        if len(data) >= max_bytes or error or last:
             break
     data = data[:max_bytes]
     text = data.decode("utf-8", errors="replace")

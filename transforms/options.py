@@ -174,14 +174,31 @@ def load_options(path: Path | str | None) -> IconOptions:
             values.setdefault(section, {})[name] = _check(path, section, name, spec, value)
     options = IconOptions(values, str(path))
     options.roles()  # validates the role list
+    _check_shares(path, options)
     return options
+
+
+SHARES = ("max-quarantine-share-warn", "max-quarantine-share-fail")
+
+
+def _check_shares(path: Path, options: IconOptions) -> None:
+    """The quarantined-share thresholds are shares (0..1), and the warning comes first."""
+    for name in SHARES:
+        value = options.get("icon-etl", name)
+        if not 0 <= value <= 1:
+            raise OptionsError(f"{path}: [icon-etl] {name} = {value!r}: must be a share between "
+                               f"0 and 1 (e.g. 0.01 for 1 %)")
+    warn, fail = (options.get("icon-etl", name) for name in SHARES)
+    if warn > fail:
+        raise OptionsError(f"{path}: [icon-etl] max-quarantine-share-warn = {warn!r} is above "
+                           f"max-quarantine-share-fail = {fail!r}: the warning must come first")
 
 
 def _check(path: Path, section: str, name: str, spec: Spec, value: Any) -> Any:
     where = f"{path}: [{section}] {name}"
     if spec.kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
         raise OptionsError(f"{where} = {value!r}: must be an integer")
-    if spec.kind is float and not isinstance(value, (int, float)):
+    if spec.kind is float and (not isinstance(value, (int, float)) or isinstance(value, bool)):
         raise OptionsError(f"{where} = {value!r}: must be a number")
     if spec.kind is str and not isinstance(value, str):
         raise OptionsError(f"{where} = {value!r}: must be a string")

@@ -28,10 +28,14 @@ def staging_dir(out_dir: Path) -> Path:
 class ParquetSink:
     """Callable sink for `Parser`: each call appends one part file per non-empty output."""
 
-    def __init__(self, directory: Path, prefix: str = "part", compression: str = "zstd"):
+    def __init__(self, directory: Path, prefix: str = "part", compression: str = "zstd",
+                 compression_level: int | None = 1):
         self.directory = Path(directory)
         self.prefix = prefix
         self.compression = compression
+        # zstd level 1 instead of the writer's default (3): files about 2 % larger, written
+        # faster (Parquet writing is a large share of parse time)
+        self.compression_level = compression_level
         self.rows: dict[str, int] = {name: 0 for name in OUTPUTS}
         self.parts = 0
         for name in OUTPUTS:
@@ -43,7 +47,8 @@ class ParquetSink:
             if frame.height == 0:
                 continue
             frame.write_parquet(self.directory / name / f"{self.prefix}-{self.parts:05d}.parquet",
-                                compression=self.compression, statistics=False)
+                                compression=self.compression,
+                                compression_level=self.compression_level, statistics=False)
             self.rows[name] += frame.height
         self.parts += 1
 

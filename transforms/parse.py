@@ -12,7 +12,6 @@ file's line count.
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ import polars as pl
 from transforms.attributes import VTYPE, line_counts, parse_continuations
 from transforms.event_columns import EVENT_SCHEMA, typed_columns
 from transforms.header import LogHeader, file_name_time, parse_header
-from transforms.line_kinds import (KIND_BINARY, KIND_HEADER, KIND_STD, KIND_TLIB, assign_blocks,
-                                   classify_top)
+from transforms.line_kinds import (CONTROL_CHARS, KIND_BINARY, KIND_HEADER, KIND_STD,
+                                   assign_blocks, classify_top)
 from transforms.logread import (DEFAULT_CHUNK_BYTES, LogReadError, decode_lines, iter_line_chunks,
                                 read_head)
 from transforms.timeline import US_PER_DAY, TimelineState, rebuild_dates
@@ -97,8 +96,15 @@ class FileReport:
         return sum(self.counts.values())
 
     def merge(self, other: FileReport) -> None:
+        """Add up two partial reports of one file, in either order: the successor's job reports
+        only lines and events of the block it took over; the file's own job knows the rest."""
         self.counts.update(other.counts)
         self.events += other.events
+        self.size_bytes = max(self.size_bytes, other.size_bytes)
+        self.compressed = self.compressed or other.compressed
+        self.is_log = self.is_log and other.is_log
+        self.recoded_lines += other.recoded_lines
+        self.crlf_lines += other.crlf_lines
         for ts in (other.first_ts, other.last_ts):
             if ts is not None:
                 self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
@@ -145,7 +151,7 @@ class _State:
     outside_block: bool = False              # last top-level line was not part of a TLib block
     utc_offsets: dict[int, int] = field(default_factory=dict)
     check_binary: bool = True                # the chunk has control characters somewhere
-    pending_control: bool = True             # ... and so did the chunk the pending rows came from
+    pending_control: bool = True             # the pending rows have control characters
 
 
 RAW_COLUMNS = ["line", "line_no", "file_id", "recoded", "is_header"]
@@ -175,6 +181,20 @@ def _anchor_on_header(top: pl.DataFrame, anchor, file_id: int) -> pl.DataFrame:
         tod_us=pl.when(pl.col("i") == i0).then(pl.lit(at.tod_us, dtype=pl.Int64))
         .otherwise(pl.col("tod_us")),
     )
+
+
+def _index_lines(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Number the rows (`i`), mark indented continuation lines (`is_cont`), and split off the
+    top-level lines (`top`), in one query."""
+    line = pl.col("line")
+    is_cont = ~pl.col("is_header") & (line.str.starts_with("\t") | line.str.starts_with("  "))
+    indexed = (frame.lazy().with_row_index("i")
+               .with_columns(pl.col("i").cast(pl.Int64), is_cont=is_cont))
+    frame, top = pl.collect_all([
+        indexed,
+        indexed.filter(~pl.col("is_cont")).select("i", "line", "is_header", "file_id", "line_no"),
+    ])
+    return frame, top
 
 
 def _stream_key(path: Path, header: LogHeader) -> tuple[str, str]:
@@ -274,16 +294,16 @@ class Parser:
                 if chunk.read_error:
                     report.problems.append(chunk.read_error)
                     lines = self._cut_damaged_line(lines, report)
+                final = chunk.is_last and not job.has_successor
+                if lines.height == 0 and not final:
+                    continue  # nothing new; an open block stays with the successor
                 frame = lines.with_columns(
                     file_id=pl.lit(file_id, dtype=pl.UInt32),
                     is_header=pl.col("line_no") <= header.lines,
                 )
-                # pending rows come from the previous chunk: look for control characters if either
-                # chunk has any
+                # look for control characters only if the chunk or the held-back rows have any
                 state.check_binary = chunk.has_control_chars or (
                     state.pending is not None and state.pending_control)
-                state.pending_control = chunk.has_control_chars
-                final = chunk.is_last and not job.has_successor
                 self._process(frame, state, file_id, anchor if first else None, final)
                 first = False
                 if self.progress:
@@ -303,6 +323,7 @@ class Parser:
         if lines is not None and lines.height:
             state.pending = lines
             state.pending_timeline = state.timeline  # dated against this segment's header
+            state.pending_control = has_control_chars(lines)
 
     def _cut_damaged_line(self, lines: pl.DataFrame, report: FileReport) -> pl.DataFrame:
         """The last line before damage in a compressed file may be cut short: quarantine it."""
@@ -356,12 +377,7 @@ class Parser:
             state.pending = None
         if frame.height == 0:
             return
-        frame = frame.with_row_index("i").with_columns(pl.col("i").cast(pl.Int64))
-        line = pl.col("line")
-        is_cont = (~pl.col("is_header")) & (line.str.starts_with("\t") | line.str.starts_with("  "))
-        frame = frame.with_columns(is_cont=is_cont)
-
-        top = frame.filter(~pl.col("is_cont")).select("i", "line", "is_header", "file_id", "line_no")
+        frame, top = _index_lines(frame)
         top = classify_top(top, state.check_binary)
         if anchor is not None:
             top = _anchor_on_header(top, anchor, file_id)
@@ -372,15 +388,17 @@ class Parser:
         if not final:
             last_block = frame["block"][-1]
             if last_block is not None and last_block >= 0:
+                # `i` is the row number, so the open block is a slice (no filter over the chunk)
                 cut = int(last_block)
-                state.pending = frame.filter(pl.col("i") >= cut).select(RAW_COLUMNS)
-                before = top.filter((pl.col("i") < cut) & pl.col("local_us").is_not_null())
+                state.pending = frame.slice(cut).select(RAW_COLUMNS)
+                state.pending_control = state.check_binary and has_control_chars(state.pending)
+                top = top.head(int(top["i"].search_sorted(cut)))
+                before = top["local_us"].drop_nulls()
                 state.pending_timeline = (
-                    TimelineState(day=int(before["local_us"][-1]) // US_PER_DAY,
-                                  tod_us=int(before["local_us"][-1]) % US_PER_DAY)
-                    if before.height else state.timeline)
-                frame = frame.filter(pl.col("i") < cut)
-                top = top.filter(pl.col("i") < cut)
+                    TimelineState(day=int(before[-1]) // US_PER_DAY,
+                                  tod_us=int(before[-1]) % US_PER_DAY)
+                    if before.len() else state.timeline)
+                frame = frame.head(cut)
         state.timeline = timeline_after
         body = top.filter(~pl.col("is_header"))
         if body.height:
@@ -403,69 +421,40 @@ class Parser:
 
     # -- outputs ------------------------------------------------------------------------------
     def _emit(self, frame: pl.DataFrame, top: pl.DataFrame, state: _State) -> None:
-        offsets = state.utc_offsets
         in_block = pl.col("block").is_not_null() & (pl.col("block") >= 0)
-        # every line of a block carries its message key (file and line of the block's first line)
-        starts = pl.col("i") == pl.col("block")
+        # Event index of every row: how many blocks started up to it. A block's rows are
+        # contiguous, so they all carry the index of its event; per-event values are then
+        # gathered and scattered by position instead of grouped and joined.
         frame = frame.with_columns(
-            _mf=pl.when(starts).then(pl.col("file_id")).forward_fill(),
-            _ml=pl.when(starts).then(pl.col("line_no")).forward_fill())
-        cont_blocks = frame.filter(pl.col("is_cont") & in_block)
-        attrs, kvs, bad = parse_continuations(
-            cont_blocks.select("i", "block", "_mf", "_ml", "file_id", "line_no", "line"),
-            state.check_binary)
+            _ev=(pl.col("i") == pl.col("block")).fill_null(False).cum_sum().cast(pl.Int32) - 1)
+        cont_blocks = frame.filter(pl.col("is_cont") & in_block).select(
+            "i", "block", pl.col("_ev").cast(pl.UInt32), "file_id", "line_no", "line")
+        attrs, kvs, bad = parse_continuations(cont_blocks, state.check_binary)
+        heads = self._heads(top)
+        events = self._events(heads, cont_blocks, attrs, state.utc_offsets)
 
-        block_rows = top.filter(pl.col("block") >= 0)
-        heads = (
-            block_rows.sort("i")
-            .group_by("block", maintain_order=True)
-            .agg(
-                file_id=pl.col("file_id").first(),
-                line=pl.col("line_no").first(),
-                local_us=pl.col("local_us").first(),
-                direction=pl.col("direction").drop_nulls().first(),
-                message=pl.col("message").drop_nulls().first(),
-                client=pl.col("client").drop_nulls().first(),
-            )
-        )
-        last_rows = (
-            frame.filter(in_block).group_by("block")
-            .agg(last_file_id=pl.col("file_id").last(), last_line=pl.col("line_no").last())
-        )
-        n_attrs = attrs.group_by("block").agg(n_attributes=pl.len().cast(pl.UInt16))
-        typed = typed_columns(attrs)
-        offset_us = pl.col("file_id").replace_strict(offsets, default=0,
-                                                     return_dtype=pl.Int64) * 1_000_000
-        from_log = (pl.col("local_us") - offset_us).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        from_attr = ((pl.col("time_in_secs") * 1_000_000 + pl.col("time_in_usecs").fill_null(0))
-                     .cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
-        events = (
-            heads.join(last_rows, on="block", how="left")
-            .join(n_attrs, on="block", how="left")
-            .join(typed, on="block", how="left")
-            .with_columns(
-                ts=pl.coalesce(from_log, from_attr),
-                ts_source=pl.when(from_log.is_not_null()).then(pl.lit("log"))
-                .when(from_attr.is_not_null()).then(pl.lit("time_in_secs")),
-                n_attributes=pl.col("n_attributes").fill_null(0),
-            )
-        )
-        attributes = attrs.select(pl.col("_mf").alias("file_id"), pl.col("_ml").alias("line"),
+        # every attribute and member carries its message key (file and line of the block's head)
+        key_file, key_line = heads["file_id"], heads["line"]
+        attributes = attrs.select(key_file.gather(attrs["_ev"]).alias("file_id"),
+                                  key_line.gather(attrs["_ev"]).alias("line"),
                                   pl.col("file_id").alias("attr_file_id"),
                                   pl.col("line_no").alias("attr_line"), "name", "value",
                                   "kv_declared")
-        kvpairs = kvs.select(pl.col("_mf").alias("file_id"), pl.col("_ml").alias("line"),
+        kvpairs = kvs.select(key_file.gather(kvs["_ev"]).alias("file_id"),
+                             key_line.gather(kvs["_ev"]).alias("line"),
                              pl.col("file_id").alias("kv_file_id"),
                              pl.col("line_no").alias("kv_line"), "attribute", "path", "key",
                              "value", "vtype", "depth")
         std = (top.filter(pl.col("kind") == KIND_STD)
-               .with_columns(ts=(pl.col("local_us") - offset_us).cast(pl.Datetime("us"))
-                             .dt.replace_time_zone("UTC"))
+               .with_columns(ts=(pl.col("local_us") - _offset_us(state.utc_offsets))
+                             .cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
                .select("file_id", pl.col("line_no").alias("line"), "ts", "std_id",
                        "checkpoint", pl.col("line").alias("text")))
 
-        quarantine = self._quarantine(frame, top, bad)
-        self._count(frame, top, line_counts(attrs, kvs, bad))
+        loose = frame.filter(pl.col("is_cont") & ~in_block.fill_null(False)).select(
+            "file_id", "line_no", "line", "block")
+        quarantine = self._quarantine(top, loose, bad)
+        self._count(top, loose, line_counts(attrs, kvs, bad))
         events = events.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])
         per_file = events.group_by("file_id").agg(n=pl.len(), lo=pl.col("ts").min(),
                                                   hi=pl.col("ts").max())
@@ -483,14 +472,76 @@ class Parser:
             quarantine,
         ))
 
-    def _quarantine(self, frame: pl.DataFrame, top: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
+    @staticmethod
+    def _heads(top: pl.DataFrame) -> pl.DataFrame:
+        """One row per TLib block, in file order (= event index): where and when it starts, its
+        direction, message and client, and its last top-level line (`last_i`, ...)."""
+        return (
+            top.filter(pl.col("block") >= 0)
+            .group_by("block", maintain_order=True)
+            .agg(
+                file_id=pl.col("file_id").first(),
+                line=pl.col("line_no").first(),
+                local_us=pl.col("local_us").first(),
+                direction=pl.col("direction").drop_nulls().first(),
+                message=pl.col("message").drop_nulls().first(),
+                client=pl.col("client").drop_nulls().first(),
+                last_i=pl.col("i").last(),
+                last_file_id=pl.col("file_id").last(),
+                last_line=pl.col("line_no").last(),
+            )
+        )
+
+    @staticmethod
+    def _events(heads: pl.DataFrame, cont: pl.DataFrame, attrs: pl.DataFrame,
+                offsets: dict[int, int]) -> pl.DataFrame:
+        """One row per block (event index order): its head, its last line, attribute count and
+        typed columns, all aligned by position."""
+        events = pl.arange(0, heads.height, dtype=pl.UInt32, eager=True)
+        # rows are in file order, so each event's rows are found by binary search on `_ev`
+        counts = (attrs["_ev"].search_sorted(events, side="right")
+                  - attrs["_ev"].search_sorted(events, side="left"))
+        last_file_id, last_line = Parser._block_ends(heads, cont, events)
+        offset_us = _offset_us(offsets)
+        from_log = (pl.col("local_us") - offset_us).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        from_attr = ((pl.col("time_in_secs") * 1_000_000 + pl.col("time_in_usecs").fill_null(0))
+                     .cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        return (
+            pl.concat([heads.drop("last_i", "last_file_id", "last_line"),
+                       typed_columns(attrs, heads.height)], how="horizontal")
+            .with_columns(last_file_id=last_file_id, last_line=last_line,
+                          n_attributes=counts.cast(pl.UInt16))
+            .with_columns(
+                ts=pl.coalesce(from_log, from_attr),
+                ts_source=pl.when(from_log.is_not_null()).then(pl.lit("log"))
+                .when(from_attr.is_not_null()).then(pl.lit("time_in_secs")),
+            )
+        )
+
+    @staticmethod
+    def _block_ends(heads: pl.DataFrame, cont: pl.DataFrame, events: pl.Series
+                    ) -> tuple[pl.Series, pl.Series]:
+        """File and line of each block's last line: its last continuation line, unless a
+        top-level line of the block (`message X` completing a request) comes after it."""
+        if cont.height == 0:
+            return heads["last_file_id"], heads["last_line"]
+        end = (cont["_ev"].search_sorted(events, side="right").cast(pl.Int64) - 1).clip(0)
+        last = cont.select("_ev", "i", "file_id", "line_no")[end]
+        cont_is_last = (last["_ev"] == events) & (last["i"] > heads["last_i"])
+        ends = pl.select(
+            pl.when(cont_is_last).then(last["file_id"]).otherwise(heads["last_file_id"]),
+            pl.when(cont_is_last).then(last["line_no"]).otherwise(heads["last_line"]),
+        )
+        return ends.to_series(0), ends.to_series(1)
+
+    def _quarantine(self, top: pl.DataFrame, loose: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
         parts = [
             bad.select("file_id", pl.col("line_no").alias("line"), pl.col("line_no").alias("last_line"),
                        "reason", pl.col("line").alias("text")),
             top.filter(pl.col("kind") == KIND_BINARY).select(
                 "file_id", pl.col("line_no").alias("line"), pl.col("line_no").alias("last_line"),
                 pl.lit("binary_garbage").alias("reason"), pl.col("line").alias("text")),
-            frame.filter(pl.col("is_cont") & pl.col("block").is_null()).select(
+            loose.filter(pl.col("block").is_null()).select(
                 "file_id", pl.col("line_no").alias("line"), pl.col("line_no").alias("last_line"),
                 pl.lit("orphan_continuation").alias("reason"), pl.col("line").alias("text")),
         ]
@@ -498,8 +549,9 @@ class Parser:
         return q.with_columns(text=redact(pl.col("text").str.slice(0, 500),
                                           self.options.redact_keys))
 
-    def _count(self, frame: pl.DataFrame, top: pl.DataFrame, cont_counts: pl.DataFrame) -> None:
-        """Ledger: each line counted once, under the file it physically belongs to."""
+    def _count(self, top: pl.DataFrame, loose: pl.DataFrame, cont_counts: pl.DataFrame) -> None:
+        """Ledger: each line counted once, under the file it physically belongs to. `loose` are
+        the indented lines outside TLib blocks."""
         top_kinds = top.group_by(
             "file_id",
             kind=pl.when(pl.col("kind") == KIND_HEADER).then(pl.lit("header"))
@@ -508,7 +560,7 @@ class Parser:
             .when(pl.col("kind") == KIND_BINARY).then(pl.lit("quarantined"))
             .otherwise(pl.lit("other")),
         ).len()
-        loose = frame.filter(pl.col("is_cont") & ~(pl.col("block") >= 0).fill_null(False)).group_by(
+        loose = loose.group_by(
             "file_id",
             kind=pl.when(pl.col("block").is_null()).then(pl.lit("quarantined"))
             .otherwise(pl.lit("other")),
@@ -519,12 +571,26 @@ class Parser:
             self._by_id[file_id].counts[kind] += n
 
 
+def _offset_us(offsets: dict[int, int]) -> pl.Expr:
+    """Each file's UTC offset (local − UTC), in µs, by `file_id`."""
+    return pl.col("file_id").replace_strict(offsets, default=0, return_dtype=pl.Int64) * 1_000_000
+
+
+def has_control_chars(lines: pl.DataFrame) -> bool:
+    """Whether any of a few held-back lines has control characters (binary garbage)."""
+    return bool(lines.select(pl.col("line").str.contains(CONTROL_CHARS).any()).item())
+
+
 def redact(text: pl.Expr, keys: frozenset[str]) -> pl.Expr:
     """Mask the value of `'key'\tvalue` members whose key is secure."""
     if not keys:
         return text
     alternatives = "|".join(re.escape(k) for k in sorted(keys))
     return text.str.replace_all(rf"('(?:{alternatives})'(?:\(list\))?[\t ]+).*$", f"${{1}}{SECURE_MASK}")
+
+
+TRAILING_FIRST_WINDOW = 64 * 1024
+TRAILING_WINDOW = 1 << 20
 
 
 def _last_lines(path: Path, min_bytes: int) -> tuple[pl.DataFrame, bool]:
@@ -567,7 +633,7 @@ def trailing_block(path: Path, file_id: int, header: LogHeader, options: ParseOp
 
     Uses the same classification as the parser, so it finds exactly the block that the parse of
     `path` (with a successor) leaves to the next segment."""
-    window = 1 << 20
+    window = TRAILING_FIRST_WINDOW
     while True:
         try:
             frame, whole = _last_lines(path, window)
@@ -585,8 +651,11 @@ def trailing_block(path: Path, file_id: int, header: LogHeader, options: ParseOp
         last = owner[-1] if owner.len() else None
         body = top.filter(~pl.col("is_header"))
         outside = bool(body.height and body["block"][-1] < 0)
-        if last is not None or whole:
+        # The last top-level line's block depends on that line and the one before it (a
+        # `message X` line completes the request header before it), so a window holding both
+        # gives the same answer as any larger one; from 1 MB on, one line settles it too.
+        if whole or body.height >= 2 or (last is not None and window >= TRAILING_WINDOW):
             if last is None or last < 0:
                 return None, outside
-            return frame.filter(pl.col("i") >= last).select(RAW_COLUMNS), outside
-        window *= 4
+            return frame.slice(int(last)).select(RAW_COLUMNS), outside
+        window = TRAILING_WINDOW if window < TRAILING_WINDOW else window * 4

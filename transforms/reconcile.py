@@ -61,6 +61,9 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
     have = covered(sessions)
     keyed = {r: _switch_of(w.events, switches).with_columns(replica=pl.lit(r))
              for r, w in windows.items()}
+    repeated = {r: f.height for r, f in keyed.items()}
+    keyed = {r: without_repeats(f) for r, f in keyed.items()}
+    repeated = {r: n - keyed[r].height for r, n in repeated.items()}
     all_switches = sorted({s for f in keyed.values() for s in f["switch"].unique().to_list()})
     span_of = sessions.group_by("switch").agg(first=pl.col("start_ts").min(),
                                               last=pl.col("end_ts").max())
@@ -89,13 +92,14 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
         uncovered = ", ".join(_fmt(g) for g in gaps if g.end > g.start)
         for r, n_events, filled in per_replica:
             rows.append((hour, sw, r, n_events, len(filled), ", ".join(_fmt(h) for h in filled),
-                         uncovered))
+                         uncovered, repeated.get(r, 0) if sw == all_switches[0] else 0))
     events = pl.concat(taken, how="diagonal_relaxed") if taken else windows[replicas[0]].events
     only = _only_here(keyed)
     ledger = (pl.DataFrame(rows, schema={"HOUR": pl.String, "SWITCH": pl.String,
                                          "REPLICA": pl.String, "EVENTS": pl.Int32,
                                          "FILLED_WINDOWS": pl.Int32, "FILLED": pl.String,
-                                         "UNCOVERED": pl.String}, orient="row")
+                                         "UNCOVERED": pl.String, "REPEATED": pl.Int32},
+                           orient="row")
               .join(only, on=["SWITCH", "REPLICA"], how="left")
               .with_columns(pl.col("CALLS_ONLY_HERE").fill_null(0)))
     events = events.drop("switch", "switch_id", "replica", strict=False)
@@ -104,6 +108,15 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
         .join(keys, on=["file_id", "line"], how="semi")
     return Merged(Window(events.sort("ts", "file_id", "line"), kvpairs), ledger,
                   inconsistencies(keyed, have, replicas))
+
+
+def without_repeats(events: pl.DataFrame) -> pl.DataFrame:
+    """A TLib block a replica logged twice (same application, sequence number and message)
+    counts once; requests and replies carry no sequence number and are kept as they are."""
+    numbered = pl.col("seq").is_not_null()
+    return pl.concat([
+        events.filter(numbered).unique(["app", "seq", "message"], keep="first", maintain_order=True),
+        events.filter(~numbered)])
 
 
 def _inside(holes: list[Interval], hour_start: datetime) -> pl.Expr:

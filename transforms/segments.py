@@ -2,13 +2,20 @@
 
 `SegmentStore.refresh()` looks at the folder, notices what is new or changed (size/mtime, then
 SHA-256), gives every distinct content a stable `segment_id` (a file copied twice is parsed
-once and flagged as a duplicate), parses what is not cached yet, and writes the registry.
+once; the copy's row has no segment_id and `duplicate_of` names the segment read), parses what is
+not cached yet, and writes the registry.
 `SegmentStore.slice_hour()` then cuts the cached parse into one UTC hour.
 
 A segment's parse depends on its predecessor (a TLib block can continue in the next segment) and
 on whether a successor exists, so the cache key is `<id>-<previous id>-<has successor>-v<format>`:
 when a new segment arrives only the previously-last segment is parsed again, and a release whose
-parser output differs (PARSE_FORMAT) parses everything again.
+parser output differs (PARSE_FORMAT) parses everything again. The keys whose values are masked in
+printed lines (secure keys, `[icon-etl] mask-keys`) add `-m<digest>`: masking one more key parses
+again, so no cached quarantine record keeps a value that is now masked.
+
+What the folder holds but is never read (symbolic links leading out of it, links to folders,
+special files: `parse_files.scan_folder`) is listed in `segments_skipped.parquet` beside the
+registry and reported as a warning.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +34,7 @@ import polars as pl
 from transforms import parquet_sink
 from transforms.parse import (LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs,
                               read_header)
-from transforms.parse_files import discover, merge_reports, run_jobs
+from transforms.parse_files import discover_all, merge_reports, run_jobs
 
 SKELETON_COLUMNS = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
                     "seq": pl.UInt64, "message": pl.String, "app": pl.String,
@@ -46,6 +54,14 @@ REGISTRY_SCHEMA = {
     "problems": pl.String, "status": pl.String,
     **{f"n_{k}": pl.Int64 for k in LINE_KINDS},
 }
+SKIPPED_SCHEMA = {"path": pl.String, "target": pl.String, "reason": pl.String}
+
+
+def mask_tag(keys: frozenset[str]) -> str:
+    """Part of the parse-cache key naming the masked keys (empty when none are masked)."""
+    if not keys:
+        return ""
+    return f"-m{zlib.crc32(chr(0).join(sorted(keys)).encode()):08x}"
 
 
 def sha256_of(path: Path) -> str:
@@ -65,6 +81,7 @@ class RefreshResult:
     removed: int = 0
     duplicates: int = 0
     parsed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)     # "<path> -> <target>: skipped, <why>"
     seconds: float = 0.0
 
 
@@ -83,14 +100,28 @@ class SegmentStore:
         self.root = Path(root)
         self.data_dir = Path(data_dir)
         self.registry_path = self.data_dir / "segments.parquet"
+        self.skipped_path = self.data_dir / "segments_skipped.parquet"
         self.ids_path = self.data_dir / "segment_ids.parquet"
         self.cache = self.data_dir / "segment_cache"
+        self._mask = ""
 
     # -- reading ------------------------------------------------------------------------------
     def registry(self) -> pl.DataFrame:
         if self.registry_path.exists():
             return pl.read_parquet(self.registry_path)
         return pl.DataFrame(schema=REGISTRY_SCHEMA)
+
+    def skipped(self) -> pl.DataFrame:
+        """What the last refresh found in the folder and did not read (path, target, reason)."""
+        if self.skipped_path.exists():
+            return pl.read_parquet(self.skipped_path)
+        return pl.DataFrame(schema=SKIPPED_SCHEMA)
+
+    def paths(self) -> pl.DataFrame:
+        """file_id (segment id, as events carry it) -> path of every parsed (non-duplicate)
+        segment: what ETL_SOURCE strings are made of."""
+        return (self.registry().filter(pl.col("duplicate_of").is_null())
+                .select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path"))
 
     def entry(self, parse_key: str) -> Path:
         return self.cache / parse_key
@@ -100,11 +131,13 @@ class SegmentStore:
                 progress: Callable[[str], None] | None = None) -> RefreshResult:
         started = datetime.now()
         options = options or ParseOptions()
+        self._mask = mask_tag(options.redact_keys)
         if not self.root.is_dir():
             raise FileNotFoundError(f"log folder {self.root} does not exist (set ICON_LOG_DIR or "
                                     f"pass --logs to a folder of T-Server log segments)")
         previous = {row["path"]: row for row in self.registry().iter_rows(named=True)}
-        files = discover([self.root])
+        files, skipped = discover_all([self.root])
+        self._write_skipped(skipped)
         rows = []
         for path in files:
             rel = str(path.relative_to(self.root))
@@ -144,13 +177,30 @@ class SegmentStore:
         self._write(registry)
         self._collect_garbage({self._key(job) for job in jobs})
         result.registry = registry
+        result.skipped = [s.describe(self.root) for s in skipped]
+        if progress:
+            for line in result.skipped:
+                progress(f"WARNING {line}")
+            parsed_now = sorted(set(result.parsed))
+            for row in registry.filter(pl.col("problems").is_not_null()
+                                       & pl.col("parse_key").is_in(parsed_now)).iter_rows(named=True):
+                progress(f"problem in {row['path']}: {row['problems']} "
+                         f"({row['quarantined']} line(s) quarantined)")
         result.seconds = (datetime.now() - started).total_seconds()
         return result
 
-    @staticmethod
-    def _key(job: SegmentJob) -> str:
+    def _key(self, job: SegmentJob) -> str:
         prev = job.previous[0] if job.previous else 0
-        return f"{job.file_id}-{prev}-{int(job.has_successor)}-v{PARSE_FORMAT}"
+        return f"{job.file_id}-{prev}-{int(job.has_successor)}-v{PARSE_FORMAT}{self._mask}"
+
+    def _write_skipped(self, skipped) -> None:
+        frame = pl.DataFrame([(str(s.path.relative_to(self.root)) if s.path.is_relative_to(self.root)
+                               else str(s.path), s.target, s.reason) for s in skipped],
+                             schema=SKIPPED_SCHEMA, orient="row")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.skipped_path.with_suffix(".tmp")
+        frame.write_parquet(tmp)
+        tmp.replace(self.skipped_path)
 
     def _assign_ids(self, digests: list[str]) -> dict[str, int]:
         known = (pl.read_parquet(self.ids_path) if self.ids_path.exists()
@@ -221,8 +271,12 @@ class SegmentStore:
         report = merged.get(row["segment_id"]) if row["duplicate_of"] is None else None
         span = self.entry_span(key) if key else {"first_ts": None, "last_ts": None, "unplaced": 0}
         counts = report.counts if report else {}
+        copy = row["duplicate_of"] is not None
         return {
-            "segment_id": row["segment_id"], "path": row["path"], "size_bytes": row["size_bytes"],
+            # a copy has no id of its own (`duplicate_of` names the segment read), so that the
+            # registry's segment_id stays a key: joins of events to paths never double a row
+            "segment_id": None if copy else row["segment_id"], "path": row["path"],
+            "size_bytes": row["size_bytes"],
             "mtime_ns": row["mtime_ns"], "sha256": row["sha256"],
             "app": header.app_name if header else None, "host": header.host if header else None,
             "tz_west_seconds": header.tz_west_seconds if header else None,

@@ -31,41 +31,37 @@ def rebuild_dates(top: pl.DataFrame, state: TimelineState) -> tuple[pl.DataFrame
 
     `top` must have `tod_us` (time of day, µs, null when the line has no time) and `day` (days
     since 1970 when the line prints a date, else null), in file order.
+
+    Lines without a time are skipped by the clock: every "previous" or "last" below is taken
+    with forward fills over the timed lines, so the whole frame is dated in one query (no
+    filter, window or join).
     """
-    timed = pl.col("tod_us").is_not_null()
-    prev_tod = pl.col("tod_us").shift(1)
+    tod = pl.col("tod_us")
+    timed = tod.is_not_null()
+    dated = timed & pl.col("day").is_not_null()  # a printed date restarts the day count
+    prev_tod = tod.forward_fill().shift(1)
     if state.tod_us is not None:
         prev_tod = prev_tod.fill_null(state.tod_us)
-    step = pl.col("tod_us") - prev_tod
-    roll = (pl.when(step < -HALF_DAY_US).then(1).when(step > HALF_DAY_US).then(-1).otherwise(0))
-    seed_day = state.day
+    step = tod - prev_tod
+    roll = (pl.when(dated | ~timed).then(0)
+            .when(step < -HALF_DAY_US).then(1).when(step > HALF_DAY_US).then(-1).otherwise(0))
+    rolls = pl.col("_roll").cum_sum()
+    # days rolled since the last dated line, and that line's date (before any: the seed)
+    since_dated = rolls - pl.when(dated).then(rolls).forward_fill().fill_null(0)
+    anchor = pl.when(dated).then(pl.col("day")).forward_fill()
+    day = (pl.when(dated).then(pl.col("day"))
+           .otherwise(anchor.fill_null(pl.lit(state.day, dtype=pl.Int32)) + since_dated))
     out = (
         top.lazy()
-        .with_row_index("_r")
-        .with_columns(_timed=timed)
-        .filter(pl.col("_timed"))
-        .with_columns(_roll=pl.when(pl.col("day").is_not_null()).then(0).otherwise(roll))
-        .with_columns(_seg=pl.col("day").is_not_null().cum_sum())
-        .with_columns(
-            _anchor=pl.col("day").first().over("_seg"),
-            _cum=pl.col("_roll").cum_sum().over("_seg"),
-        )
-        .with_columns(
-            _day=pl.when(pl.col("day").is_not_null()).then(pl.col("day"))
-            .otherwise(pl.col("_anchor").fill_null(pl.lit(seed_day, dtype=pl.Int32)) + pl.col("_cum")),
-        )
-        .with_columns(local_us=pl.col("_day").cast(pl.Int64) * US_PER_DAY + pl.col("tod_us"))
-        .select("_r", "local_us", "_day")
+        .with_columns(_roll=roll)
+        .with_columns(_day=pl.when(timed).then(day))
+        .with_columns(local_us=pl.col("_day").cast(pl.Int64) * US_PER_DAY + tod)
         .collect()
     )
-    last = out.tail(1)
+    last = out.filter(timed).select("_day", "local_us", "tod_us").tail(1)
     new_state = state
     if last.height:
-        day = last["_day"][0]
-        tod = int(last["local_us"][0] - day * US_PER_DAY) if day is not None else None
-        new_state = TimelineState(day=day, tod_us=tod)
-        if day is None:  # no date known yet: keep the time of day for rollover detection
-            new_state = TimelineState(day=None, tod_us=top.filter(timed)["tod_us"][-1])
-    dated = (top.with_row_index("_r").join(out.select("_r", "local_us"), on="_r", how="left")
-             .drop("_r"))
-    return dated, new_state
+        day_, local, tod_ = last.row(0)
+        new_state = (TimelineState(day=day_, tod_us=int(local - day_ * US_PER_DAY))
+                     if day_ is not None else TimelineState(day=None, tod_us=tod_))
+    return out.drop("_roll", "_day"), new_state

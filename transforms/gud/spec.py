@@ -90,7 +90,13 @@ def load_spec(path: Path | str | None) -> AdataSpec:
     return parse_spec(root, str(path))
 
 
+ROOT = "adata-spec"
+
+
 def parse_spec(root: ET.Element, source: str) -> AdataSpec:
+    if _local(root.tag) != ROOT:
+        raise SpecError(f"{source}: the root element is <{_local(root.tag)}>; an attached-data "
+                        f"specification is an <{ROOT}> element")
     vertical: list[VerticalKey] = []
     horizontal: list[HorizontalKey] = []
     seen_vertical: set[tuple[str, str, str]] = set()
@@ -179,6 +185,12 @@ def spec_from_options(options) -> AdataSpec:
     name = options.get("callconcentrator", "adata-spec-name")
     explicit = "adata-spec-name" in options.values.get("callconcentrator", {})
     base = Path(options.source).parent if explicit or Path(options.source).exists() else Path.cwd()
+    if not Path(name).is_absolute() and ".." in Path(name).parts:
+        # a relative name stays inside the options file's folder (give an absolute path to
+        # read a spec from elsewhere)
+        raise SpecError(f"{options.source}: [callconcentrator] adata-spec-name = {name!r}: a "
+                        f"relative name may not leave the folder of the options file ('..'); "
+                        f"allowed: a file name in {base} or an absolute path")
     path = Path(name) if Path(name).is_absolute() else base / name
     if not path.exists() and not explicit:
         return AdataSpec()
