@@ -141,11 +141,6 @@ def test_truncated_mid_message(corpus):
     assert corpus.segment("TS_TRUNC.20260310_070000_000.log")["events"] >= 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parser: a plain segment that has no successor and does not end with a newline ends in a "
-    "cut line; transforms/logread.py should flag it (LineChunk.read_error = 'file ends in the "
-    "middle of a line') and transforms/parse.py Parser.parse_job should quarantine the open "
-    "block it belongs to (reason truncated_line) instead of emitting it as an event"))
 def test_truncated_mid_message_quarantines_the_cut_block(corpus):
     q = corpus.quarantine.filter(pl.col("path") == "TS_TRUNC.20260310_070000_000.log")
     assert q["reason"].to_list() == ["truncated_line"]
@@ -181,10 +176,6 @@ def test_gzip_garbage(corpus):
     assert (seg["events"], seg["lines"]) == (0, 0) and seg["problems"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parser: transforms/parse.py Parser._quarantine_whole_file drops chunk.read_error; it should "
-    "append it to report.problems (as parse_job does) so that a .gz that is not deflate data is "
-    "reported as 'corrupt gzip data: ...' rather than only 'not a T-Server log'"))
 def test_gzip_garbage_is_named_a_corrupt_archive(corpus):
     assert "corrupt gzip" in corpus.segment("TS_GZJUNK.20260310_070000_000.log.gz")["problems"]
 
@@ -211,11 +202,6 @@ def test_utf8_and_latin1_user_data_in_one_file(corpus):
     assert corpus.segment("TS_ENC.20260310_070000_000.log")["app"] == "TS_ENC"   # BOM read
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parser: transforms/logread.py should recognise a UTF-16 byte order mark (FF FE / FE FF) in "
-    "_iter_raw_blocks and read_head and decode the stream with an incremental UTF-16 decoder "
-    "into UTF-8 before splitting lines (today every second byte is NUL: the file is taken for "
-    "binary and quarantined as 'not a T-Server log')"))
 def test_a_utf16_segment_loads_like_utf8(corpus):
     complete(corpus.call(bi.uuid("TS_UTF16", 1)), "06:05:00", "06:06:30")
 
@@ -295,12 +281,6 @@ def test_quotes_tabs_and_sql_text_are_stored_verbatim(corpus):
     assert corpus.table("G_CALL").height > 20 and corpus.table("G_PARTY").height > 20
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parser: values that themselves start or end with a quote lose it, because the outer quotes "
-    "are removed with str.strip_chars(\"'\"); transforms/attributes.py typed_value (values), "
-    "_place_members (keys: token.str.strip_chars), transforms/event_columns.py _unquoted "
-    "(typed event columns) should remove exactly one quote at each end (str.slice(1, "
-    "len_chars - 2) when the text starts and ends with a quote)"))
 def test_a_value_starting_with_a_quote_keeps_it(corpus):
     data = corpus.user_data(corpus.cases["sql_text"].calls["sql"])
     assert data["Injection"] == bi.SQL_VALUES["Injection"]

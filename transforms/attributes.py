@@ -44,10 +44,20 @@ def typed_value(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         .then(pl.lit("list", dtype=VTYPE))
         .otherwise(pl.lit("raw", dtype=VTYPE))
     )
-    # strip_chars is one pass; it only differs from removing exactly one quote for values that
-    # themselves start or end with a quote, which T-Server does not print.
-    value = pl.when(quoted).then(raw.str.strip_chars("'")).otherwise(raw)
+    value = pl.when(quoted).then(drop_quotes(raw)).otherwise(raw)
     return value, vtype
+
+
+def drop_quotes(text: pl.Expr) -> pl.Expr:
+    """`'value'` -> `value`: exactly one quote off each end (a value may itself begin or end
+    with a quote: `''); DROP TABLE …'` keeps its own)."""
+    return text.str.slice(1, text.str.len_chars() - 2)
+
+
+def unquoted(text: pl.Expr) -> pl.Expr:
+    """Quoted text without its quotes; anything else as it is."""
+    quoted = text.str.starts_with("'") & text.str.ends_with("'") & (text.str.len_chars() >= 2)
+    return pl.when(quoted).then(drop_quotes(text)).otherwise(text)
 
 
 def declared_pairs(value: pl.Expr) -> pl.Expr:
@@ -212,8 +222,8 @@ def _place_members(members: pl.DataFrame, check_binary: bool) -> pl.DataFrame:
     is_list = token.str.ends_with("(list)") | token.str.ends_with("(list) ")
     members = members.with_columns(
         _is_list=is_list,
-        key=pl.when(is_list).then(token.str.strip_chars_end(" ").str.strip_suffix("(list)"))
-        .otherwise(token).str.strip_chars("'"),
+        key=unquoted(pl.when(is_list).then(token.str.strip_chars_end(" ").str.strip_suffix("(list)"))
+                     .otherwise(token)),
     )
     depths = members["depth"].unique().sort().to_list()
     if len(depths) > 1:

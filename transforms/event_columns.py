@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.attributes import unquoted
+
 # column name -> (printed attribute name, kind); kind: str | int | hex
 EVENT_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "seq": ("AttributeEventSequenceNumber", "hex"),
@@ -86,8 +88,7 @@ CODES = {kind: [k for k, attr in enumerate(WANTED) if KIND_OF[attr] == kind] for
 
 
 def _unquoted(value: pl.Expr) -> pl.Expr:
-    quoted = value.str.starts_with("'") & value.str.ends_with("'")
-    return pl.when(quoted).then(value.str.strip_chars("'")).otherwise(value)
+    return unquoted(value)
 
 
 def typed_columns(attrs: pl.DataFrame, n_events: int) -> pl.DataFrame:

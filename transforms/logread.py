@@ -7,6 +7,8 @@ the size of the file.
 
 from __future__ import annotations
 
+import codecs
+import itertools
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,14 +59,35 @@ def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str 
     with f:
         head = f.read(2)
         f.seek(0)
-        if head != GZIP_MAGIC:
-            while True:
-                block = f.read(block_bytes)
-                if len(block) < block_bytes:  # a regular file reads short only at its end
-                    yield block, None, True
-                    return
-                yield block, None, False
-        yield from _inflate(f, block_bytes)
+        blocks = _inflate(f, block_bytes) if head == GZIP_MAGIC else _plain(f, block_bytes)
+        yield from _as_utf8(blocks)
+
+
+def _plain(f, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
+    while True:
+        block = f.read(block_bytes)
+        if len(block) < block_bytes:  # a regular file reads short only at its end
+            yield block, None, True
+            return
+        yield block, None, False
+
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _as_utf8(blocks: Iterator[tuple[bytes, str | None, bool]]) -> Iterator[tuple[bytes, str | None, bool]]:
+    """A log saved as UTF-16 (it starts with a byte order mark) is re-encoded as UTF-8, block by
+    block; anything else passes through untouched."""
+    first = next(blocks, None)
+    if first is None:
+        return
+    if not first[0].startswith(UTF16_BOMS):
+        yield first
+        yield from blocks
+        return
+    decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+    for block, error, last in itertools.chain([first], blocks):
+        yield decoder.decode(block, final=last).encode("utf-8"), error, last
 
 
 def _inflate(f, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
@@ -146,6 +169,9 @@ def _no_recode(n: int) -> pl.Series:
     return pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("recoded")
 
 
+CUT_LINE = "file ends in the middle of a line (cut while being written?)"
+
+
 def iter_line_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[LineChunk]:
     """Yield the file's lines in chunks of about `chunk_bytes` bytes, cut at newlines.
 
@@ -162,6 +188,9 @@ def iter_line_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iter
                 pending = data
                 continue
             pending, data = data[cut + 1:], data[: cut + 1]
+        elif error is None and data and not data.endswith(b"\n"):
+            # a writer that died (or a file copied while being written) leaves half a line
+            error = CUT_LINE
         chunk = _make_chunk(data, next_line_no, eof, error)
         yield chunk
         next_line_no += chunk.lines.height

@@ -352,6 +352,8 @@ class Parser:
         try:
             for chunk in iter_line_chunks(report.path, self.options.chunk_bytes):
                 n += chunk.lines.height
+                if chunk.read_error:
+                    report.problems.append(chunk.read_error)
         except LogReadError as exc:
             report.problems.append(str(exc))
         report.is_log = False

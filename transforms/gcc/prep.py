@@ -74,5 +74,6 @@ def route_requests(base: pl.DataFrame) -> pl.DataFrame:
 
 
 def call_events(base: pl.DataFrame) -> pl.DataFrame:
-    """The server events only (requests and replies are context for `transfer_failures`)."""
-    return base.filter(pl.col("direction") == "event")
+    """The server events only (requests and replies are context for `transfer_failures`); an
+    event with neither CallUUID nor ConnID (a block cut before them) belongs to no call."""
+    return base.filter((pl.col("direction") == "event") & pl.col("call").is_not_null())
