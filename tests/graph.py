@@ -38,3 +38,16 @@ def graph(logs: Path, config: Path, work: Path, replicas=("a",), options: Path |
     return dg.Definitions(assets=graph_assets(replicas),
                           resources=graph_resources(logs, config, work, options, idb_url),
                           **definitions)
+
+
+def simulate_with_examples(root: Path, **simulation) -> Path:
+    """A simulated contact center under `root` (simulator arguments), with the example options
+    and attached-data spec beside it."""
+    import shutil
+
+    from simulator import simulate
+
+    simulate(root, **simulation)
+    for name in ("icon-options.toml", "ccon_adata_spec.xml"):
+        shutil.copy(EXAMPLES / name, root / name)
+    return root

@@ -4,14 +4,12 @@ as few runs, and Dagster's own storage on PostgreSQL."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
-import sqlalchemy as sa
 
 from assets.idb import ROLE_TABLES
 from dagster_project import runner
@@ -20,7 +18,7 @@ from dagster_project.jobs import hourly_job, main_job, register_job
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
 from simulator import simulate
-from tests.conftest import PG_SERVER
+from tests.conftest import fresh_database
 from tests.graph import graph, graph_assets
 from transforms.idb_schema import table
 
@@ -126,11 +124,7 @@ def test_a_backfill_of_many_hours_is_one_run(sim, tmp_path):
 
 def test_dagster_instance_on_postgres(sim, tmp_path):
     """docs/dagster.yaml.postgres: runs, events and schedules in PostgreSQL."""
-    name = f"icon_instance_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
+    with fresh_database("icon_instance") as name:
         template = (Path(__file__).resolve().parents[1] / "docs" / "dagster.yaml.postgres").read_text()
         home = tmp_path / "dagster_home"
         home.mkdir()
@@ -147,7 +141,3 @@ def test_dagster_instance_on_postgres(sim, tmp_path):
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         finally:
             instance.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -15,7 +15,6 @@ import os
 import queue
 import random
 import resource
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -28,12 +27,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from simulator import simulate
+from tests.graph import simulate_with_examples
 from tests import badinput as bi
 from tests.conftest import PG_SERVER
 from transforms.idb_schema import TABLES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ROLE_TABLES = {role: [n for n, t in TABLES.items() if t.role == role] for role in ("gcc", "gls", "gud")}
 LEDGERS = ("ETL_COVERAGE", "ETL_RECONCILE")
 
@@ -43,11 +41,7 @@ LEDGERS = ("ETL_COVERAGE", "ETL_RECONCILE")
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory) -> Path:
     """Two simulated hours, with the example options and attached-data spec."""
-    root = tmp_path_factory.mktemp("faults_sim")
-    simulate(root, profile="small", start="2026-03-09T22:00:00Z", hours=2, seed=23)
-    for name in ("icon-options.toml", "ccon_adata_spec.xml"):
-        shutil.copy(EXAMPLES / name, root / name)
-    return root
+    return simulate_with_examples(tmp_path_factory.mktemp("faults_sim"), profile="small", start="2026-03-09T22:00:00Z", hours=2, seed=23)
 
 
 def load_args(sim: Path, idb: Path, *extra) -> list:

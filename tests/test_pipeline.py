@@ -4,7 +4,6 @@ hour equals everything at once, re-runs change nothing, and secure values are ne
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -15,8 +14,7 @@ from assets.idb import ROLE_TABLES
 from dagster_project import runner
 from dagster_project.explain import ExplainError, explain
 from dagster_project.idb_store import IdbStore
-from simulator import simulate
-from tests.graph import graph
+from tests.graph import graph, simulate_with_examples
 from simulator.compare import (compare_agents, compare_calls, compare_user_data,
                                load_truth_calls, load_window)
 from transforms.config_snapshot import load_snapshot
@@ -27,7 +25,6 @@ from transforms.gud.spec import spec_from_options
 from transforms.idb_schema import table
 from transforms.options import load_options
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 SECURE_KEY = "CustomerPIN"
 
@@ -35,11 +32,7 @@ SECURE_KEY = "CustomerPIN"
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory) -> Path:
     """Two simulated hours across midnight UTC, with the example options and spec."""
-    root = tmp_path_factory.mktemp("sim")
-    simulate(root, profile="small", start="2026-03-09T23:00:00Z", hours=2, seed=11)
-    for name in ("icon-options.toml", "ccon_adata_spec.xml"):
-        shutil.copy(EXAMPLES / name, root / name)
-    return root
+    return simulate_with_examples(tmp_path_factory.mktemp("sim"), profile="small", start="2026-03-09T23:00:00Z", hours=2, seed=11)
 
 
 def run(sim: Path, work: Path, idb_url: str, hours_per_run: int) -> tuple[dict, list[str]]:

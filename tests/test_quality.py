@@ -26,8 +26,7 @@ from quality.rules import (CHECKS, FOREIGN_KEYS, KEYS, VALUES, InDictionary, Not
                            TimeOrder, Unique, dictionary_columns, rules_for)
 from quality.suites import Expect, Outcome, Validator, expectation_suite
 from quality.validate import sample, validate_table
-from simulator import simulate
-from tests.graph import EXAMPLES, graph_assets, graph_resources
+from tests.graph import graph_assets, graph_resources, simulate_with_examples
 from transforms import dictionary
 from transforms.idb_schema import TABLES, C, _table, _time
 
@@ -67,11 +66,7 @@ def md(evaluation: dg.AssetCheckEvaluation, key: str) -> str:
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory) -> Path:
     """Two simulated hours across midnight UTC, with the example options and spec."""
-    root = tmp_path_factory.mktemp("sim")
-    simulate(root, profile="small", start="2026-03-09T23:00:00Z", hours=2, seed=11)
-    for name in ("icon-options.toml", "ccon_adata_spec.xml"):
-        shutil.copy(EXAMPLES / name, root / name)
-    return root
+    return simulate_with_examples(tmp_path_factory.mktemp("sim"), profile="small", start="2026-03-09T23:00:00Z", hours=2, seed=11)
 
 
 @pytest.fixture(scope="module")

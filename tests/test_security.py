@@ -19,7 +19,6 @@ itself (tests/test_parser.py).
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -29,7 +28,7 @@ import sqlalchemy as sa
 
 from dagster_project.idb_store import IdbStore, redact_url
 from tests import badinput as bi
-from tests.conftest import PG_SERVER
+from tests.conftest import PG_SERVER, fresh_database
 
 SPEC = """<adata-spec xmlns="http://www.genesyslab.com/standards/icon/ed1">
   <secure><key name="CustomerPIN" source="userdata" history="all"/></secure>
@@ -74,16 +73,8 @@ def secured_log() -> str:
 
 @pytest.fixture(scope="module")
 def pg_module_url():
-    name = f"icon_sec_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
+    with fresh_database("icon_sec") as name:
         yield f"{PG_SERVER}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def write_setup(root: Path) -> Path:

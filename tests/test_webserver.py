@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tools.ui_screenshot import free_port
+from tools.ui_screenshot import stop as stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_START = "2026-03-09T22:00:00Z"   # the hour we simulate, so the hour we expect in the UI
@@ -50,12 +51,6 @@ def _cli(env: dict[str, str], *args: str, timeout: float = 240) -> None:
         pytest.fail(f"icon-etl {' '.join(args)} took over {timeout:.0f}s:\n{(err or '')[-4000:]}")
     if proc.returncode:
         pytest.fail(f"icon-etl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _post(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
@@ -114,31 +109,13 @@ def _wait_until_loaded(server: Server) -> None:
                 f"(last: {last}); its output:\n{server.output()}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the server's own process group (it and its code server), SIGKILL if it hangs."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-    else:  # the server is gone; still end a code server it may have left in its group
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("icon_home")
     env = _env(home)
     _cli(env, "simulate", "--out", str(home / "demo"), "--start", DEMO_START, "--hours", "1")
     _cli(env, "demo", "--hours", "1")
-    port = _free_port()
+    port = free_port()
     log = home / "webserver.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -150,7 +127,7 @@ def server(tmp_path_factory):
         _wait_until_loaded(srv)
         yield srv
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 NODES_QUERY = """{ assetNodes { assetKey { path } groupName isPartitioned

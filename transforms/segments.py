@@ -32,8 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from transforms import parquet_sink
-from transforms.parse import (LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs,
-                              read_header)
+from transforms.parse import LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs
 from transforms.parse_files import discover_all, merge_reports, run_jobs
 
 SKELETON_COLUMNS = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
