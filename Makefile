@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python bench/parse_bench.py
 	$(BIN)/python bench/truth_bench.py
 	$(BIN)/python bench/e2e_bench.py
+	$(BIN)/python bench/dss_bench.py
 
 ## The Dagster UI on http://127.0.0.1:3000 over the demo's data (run `make demo` first).
 ui: setup

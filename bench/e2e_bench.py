@@ -78,7 +78,8 @@ def main() -> int:
     ap.add_argument("--idb", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--no-checks", action="store_true", help="load without the quality checks")
     args = ap.parse_args()
-    sim = args.sim or ROOT / "bench" / "out" / f"bep300-e2e-{args.replicas}r"
+    # the cache is named by what was simulated, so another --hours never reuses a shorter run
+    sim = args.sim or ROOT / "bench" / "out" / f"bep300-e2e-{args.replicas}r-{args.hours:g}h"
     if not (sim / "config.json").exists():
         simulate(sim, args.hours, args.replicas)
     mb = sum(p.stat().st_size for p in (sim / "logs").rglob("*") if p.is_file()) / 1e6

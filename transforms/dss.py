@@ -51,6 +51,79 @@ def dss_id(replica: str, switch: str, start: datetime) -> int:
     return zlib.crc32(f"{replica}|{switch}|{start.isoformat()}".encode()) & 0x7FFFFFFF
 
 
+# Sampled numbered events for clock-offset matching: all of them in a segment with at most
+# KEEP_ALL_NUMBERED, else those whose sequence number is a multiple of SAMPLE_EVERY (both
+# replicas sample the same numbers, so pairs still meet).
+KEEP_ALL_NUMBERED = 5000
+SAMPLE_EVERY = 64
+REDUCED_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
+                  "seq": pl.UInt64, "message": pl.String, "prev_seq": pl.UInt64}
+
+
+def reduce_skeleton(lines: pl.DataFrame, max_silence: int = MAX_SILENCE_S,
+                    keep_all_numbered: int = KEEP_ALL_NUMBERED,
+                    sample_every: int = SAMPLE_EVERY) -> pl.DataFrame:
+    """The few lines of one segment's parse that `breaks`, `sessions` and `clock_offsets` can
+    tell apart from all of them (REDUCED_SCHEMA), so that the sessions of years of logs are
+    derived from a small table (docs/architecture.md, "Data source sessions at scale").
+
+    `lines`: file_id, line, ts, seq, message (null on standard lines). Within a file, kept are:
+    its first and last line, event and numbered event; the first and last line of every
+    `max_silence`-wide time bucket (a silence shows between the same two lines as before); both
+    ends of a sequence jump and the events inside it (where the hole is placed); each
+    EventLinkDisconnected and the event after it; the clock-offset sample; every line sharing a
+    timestamp with a kept line; and the last event before and first event after each kept
+    timestamp (the ends of a session). `prev_seq` keeps each numbered event's true predecessor in
+    its file, so dropped events do not look like a sequence gap. Exact as long as the files of one
+    T-Server process do not interleave in time (segments follow each other)."""
+    file = "file_id"
+    is_ev = pl.col("message").is_not_null()
+    is_num = is_ev & pl.col("seq").is_not_null()
+    idx = pl.col("_idx")
+    num_seq = pl.when(is_num).then(pl.col("seq").cast(pl.Int64))
+    ev_idx = pl.when(is_ev).then(idx)
+    ranked = (
+        lines.lazy().filter(pl.col("ts").is_not_null()).sort(file, "ts", "line")
+        .with_columns(_idx=pl.int_range(pl.len()).over(file),
+                      _bucket=pl.col("ts").dt.epoch("s") // max_silence)
+        .with_columns(
+            _n=pl.len().over(file),
+            _ev_rank=is_ev.cum_sum().over(file), _ev_n=is_ev.sum().over(file),
+            _num_rank=is_num.cum_sum().over(file), _num_n=is_num.sum().over(file),
+            _prev_num=num_seq.shift(1).forward_fill().over(file),
+            _next_num=num_seq.shift(-1).backward_fill().over(file),
+            _prev_msg=pl.when(is_ev).then(pl.col("message")).shift(1).forward_fill().over(file),
+            _lev=ev_idx.shift(1).forward_fill().over(file),
+            _nev=ev_idx.shift(-1).backward_fill().over(file),
+        )
+        # the last event before, and the first after, this line's timestamp (its tie group)
+        .with_columns(_lev=pl.col("_lev").first().over(file, "ts"),
+                      _nev=pl.col("_nev").last().over(file, "ts"))
+    )
+    ends = lambda rank, n, flag: flag & ((pl.col(rank) == 1) | (pl.col(rank) == pl.col(n)))  # noqa: E731
+    gap = pl.col("_next_num") - pl.col("_prev_num")
+    jump_end = is_num & (pl.col("seq").cast(pl.Int64) - pl.col("_prev_num") > 1)
+    jump_start = is_num & (pl.col("_next_num") - pl.col("seq").cast(pl.Int64) > 1)
+    inside = is_ev & ~is_num & (gap.is_null() | (gap > 1))
+    sample = is_num & ((pl.col("_num_n") <= keep_all_numbered)
+                       | (pl.col("seq") % sample_every == 0))
+    keep = ((idx == 0) | (idx == pl.col("_n") - 1)
+            | ends("_ev_rank", "_ev_n", is_ev) | ends("_num_rank", "_num_n", is_num)
+            | (idx == idx.min().over(file, "_bucket")) | (idx == idx.max().over(file, "_bucket"))
+            | jump_start | jump_end | inside | sample
+            | (pl.col("message") == "EventLinkDisconnected")
+            | (is_ev & (pl.col("_prev_msg") == "EventLinkDisconnected")))
+    ranked = ranked.with_columns(_keep=keep.fill_null(False)).collect()
+    kept_ts = ranked.filter("_keep").select(file, "ts").unique()
+    tied = ranked.join(kept_ts, on=[file, "ts"], how="semi")
+    neighbours = pl.concat([tied.select(file, _idx="_lev"), tied.select(file, _idx="_nev")]
+                           ).drop_nulls().unique()
+    return (pl.concat([tied, ranked.join(neighbours, on=[file, "_idx"], how="semi")])
+            .unique([file, "_idx"]).sort(file, "_idx")
+            .with_columns(prev_seq=pl.when(is_num).then(pl.col("_prev_num")))
+            .select(list(REDUCED_SCHEMA)).cast(REDUCED_SCHEMA))
+
+
 def _switch_of(lines: pl.DataFrame, switches: pl.DataFrame) -> pl.DataFrame:
     """`switch` (name) and `switch_id` of each line's application; an application the
     configuration does not know is a switch of its own."""
@@ -102,7 +175,10 @@ def _sequence_gaps(ev: pl.DataFrame) -> pl.DataFrame:
     number jumps by more than one: the events in between are not in this replica."""
     numbered = ev.filter(pl.col("seq").is_not_null()).sort("_proc", "ts", "file_id", "line")
     prev = lambda c: pl.col(c).shift(1).over("_proc")  # noqa: E731
-    numbered = numbered.with_columns(_pts=prev("ts"), _pseq=prev("seq").cast(pl.Int64))
+    pseq = prev("seq").cast(pl.Int64)
+    if "prev_seq" in numbered.columns:  # a reduced skeleton: the true predecessor in the file
+        pseq = pl.coalesce(pl.col("prev_seq").cast(pl.Int64), pseq)
+    numbered = numbered.with_columns(_pts=prev("ts"), _pseq=pseq)
     jumps = (numbered.filter((pl.col("seq").cast(pl.Int64) - pl.col("_pseq") > 1))
              .select("_proc", "switch", _a="_pts", _b="ts").with_row_index("_gap"))
     if jumps.height == 0:
@@ -228,7 +304,7 @@ def clock_offsets(skeletons: dict[str, pl.DataFrame], switches: pl.DataFrame) ->
             .with_columns(replica=pl.lit(r),
                           offset_us=pl.when(pl.col("matches") >= MIN_MATCHES)
                           .then(pl.col("offset_us")).otherwise(0))
-            .select(list(OFFSET_SCHEMA)))
+            .select(list(OFFSET_SCHEMA)).sort("switch"))
     return pl.concat(rows, how="vertical_relaxed").cast(OFFSET_SCHEMA)
 
 

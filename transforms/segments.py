@@ -32,12 +32,13 @@ from pathlib import Path
 import polars as pl
 
 from transforms import parquet_sink
+from transforms.dss import REDUCED_SCHEMA, reduce_skeleton
 from transforms.parse import LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs
 from transforms.parse_files import discover_all, merge_reports, run_jobs
 
-SKELETON_COLUMNS = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
-                    "seq": pl.UInt64, "message": pl.String, "app": pl.String,
-                    "proc_start": pl.Datetime("us"), "ordinal": pl.Int32}
+SKELETON_COLUMNS = {**REDUCED_SCHEMA, "app": pl.String, "proc_start": pl.Datetime("us"),
+                    "ordinal": pl.Int32}
+SKELETON_FILE = "skeleton.parquet"
 
 # Bumped whenever the parser's output changes shape, so cached parses of older releases are redone.
 PARSE_FORMAT = 2
@@ -242,7 +243,23 @@ class SegmentStore:
                 "last_ts": stats["hi"].isoformat() if stats["hi"] else None,
                 "unplaced": int(stats["unplaced"] or 0)}
         doc = {"reports": [_report_to_json(r) for r in reports], **span}
+        self._write_skeleton(folder)
         (folder / "report.json").write_text(json.dumps(doc, indent=1))
+
+    @staticmethod
+    def _write_skeleton(folder: Path) -> pl.DataFrame:
+        """The entry's reduced skeleton (`dss.reduce_skeleton`): what data-source sessions read
+        of it, kept small so that years of segments fit in memory together."""
+        events = pl.scan_parquet(folder / "events" / "*.parquet").select(
+            "file_id", "line", "ts", "seq", "message")
+        std = pl.scan_parquet(folder / "std_events" / "*.parquet").select(
+            "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
+            message=pl.lit(None, dtype=pl.String))
+        reduced = reduce_skeleton(pl.concat([events, std]).collect())
+        tmp = folder / f".{SKELETON_FILE}.tmp"
+        reduced.write_parquet(tmp)
+        tmp.replace(folder / SKELETON_FILE)
+        return reduced
 
     def _load_reports(self, key: str) -> list[FileReport]:
         doc = json.loads((self.entry(key) / "report.json").read_text())
@@ -306,23 +323,22 @@ class SegmentStore:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def skeleton(self) -> pl.DataFrame:
-        """Every placed line of the replica, reduced to what data-source sessions need (file_id,
-        line, ts, seq, message (null for standard lines), app, proc_start, ordinal)."""
+        """The lines of the replica that data-source sessions need (SKELETON_COLUMNS): each
+        parsed segment's reduced skeleton (written when it was parsed; made now for entries of
+        older releases), with its application, process start and segment ordinal."""
         registry = self.registry().filter(pl.col("duplicate_of").is_null()
                                           & pl.col("parse_key").is_not_null())
         if registry.height == 0:
             return pl.DataFrame(schema=SKELETON_COLUMNS)
-        folders = [self.entry(k) for k in registry["parse_key"]]
-        events = pl.scan_parquet([f / "events" / "*.parquet" for f in folders]).select(
-            "file_id", "line", "ts", "seq", "message")
-        std = pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders]).select(
-            "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
-            message=pl.lit(None, dtype=pl.String))
+        parts = []
+        for key in registry["parse_key"]:
+            path = self.entry(key) / SKELETON_FILE
+            parts.append(pl.read_parquet(path) if path.exists()
+                         else self._write_skeleton(self.entry(key)))
         segments = registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "app",
-                                   proc_start="start_time_utc", ordinal="segment_ordinal").lazy()
-        return (pl.concat([events, std]).filter(pl.col("ts").is_not_null())
-                .join(segments, on="file_id", how="left").collect().select(list(SKELETON_COLUMNS))
-                .cast(SKELETON_COLUMNS))
+                                   proc_start="start_time_utc", ordinal="segment_ordinal")
+        return (pl.concat(parts).join(segments, on="file_id", how="left")
+                .select(list(SKELETON_COLUMNS)).cast(SKELETON_COLUMNS))
 
     # -- slicing ------------------------------------------------------------------------------
     def slice_hour(self, start: datetime, end: datetime) -> dict[str, pl.DataFrame]:

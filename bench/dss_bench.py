@@ -1,0 +1,66 @@
+"""Data source sessions at scale: what the sessions step holds in memory per day of logs, with
+every line versus the reduced skeleton it reads (prints numbers; no asserts).
+
+    .venv/bin/python bench/dss_bench.py        # a simulated bep300 day (cached under bench/out)
+
+The sessions of a replica are derived from all of its history at once (a session is the same
+whatever hour is processed), so what one day costs is multiplied by the days of logs kept.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.parse_bench import DAY, simulated_logs  # noqa: E402
+from transforms import dss  # noqa: E402
+from transforms.config_snapshot import load_snapshot  # noqa: E402
+from transforms.segments import SegmentStore  # noqa: E402
+
+MB = 1_000_000
+
+
+def every_line(store: SegmentStore) -> pl.DataFrame:
+    folders = [store.entry(k) for k in store.registry()["parse_key"].drop_nulls()]
+    events = pl.scan_parquet([f / "events" / "*.parquet" for f in folders]).select(
+        "file_id", "line", "ts", "seq", "message")
+    std = pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders]).select(
+        "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
+        message=pl.lit(None, dtype=pl.String))
+    return pl.concat([events, std]).filter(pl.col("ts").is_not_null()).collect()
+
+
+def main() -> None:
+    logs = simulated_logs("bep300-day", DAY)
+    store = SegmentStore(logs, ROOT / "bench" / "out" / "dss-bench")
+    if not store.registry_path.exists():
+        print("registering (parsing) the day ...", flush=True)
+        store.refresh(workers=2)
+    switches = load_snapshot(logs.parent / "config.json").switches()
+    reduced = store.skeleton()
+    segment = reduced.select("file_id", "app", "proc_start", "ordinal").unique("file_id")
+    full = every_line(store).join(segment, on="file_id", how="left")
+
+    started = time.perf_counter()
+    again = dss.reduce_skeleton(full.select("file_id", "line", "ts", "seq", "message"))
+    reduce_s = time.perf_counter() - started
+    print(f"bep300 day: {store.registry().height} segments; reducing every line costs "
+          f"{reduce_s:.2f} s ({again.height:,} lines kept)")
+    for label, lines in (("every line", full), ("reduced skeleton", reduced)):
+        started = time.perf_counter()
+        sessions = dss.sessions(lines, switches, "a")
+        seconds = time.perf_counter() - started
+        size = lines.estimated_size() / MB
+        print(f"  {label:17s} {lines.height:>10,} rows  {size:8.1f} MB  sessions in {seconds:5.2f} s"
+              f"  -> a year of such days: {lines.height * 365 / 1e6:8.1f} M rows, "
+              f"{size * 365 / 1000:6.1f} GB ({sessions.height} sessions)")
+
+
+if __name__ == "__main__":
+    main()
