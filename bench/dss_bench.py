@@ -21,19 +21,9 @@ sys.path.insert(0, str(ROOT))
 from bench.parse_bench import DAY, simulated_logs  # noqa: E402
 from transforms import dss  # noqa: E402
 from transforms.config_snapshot import load_snapshot  # noqa: E402
-from transforms.segments import SegmentStore  # noqa: E402
+from transforms.segments import SegmentStore, every_line  # noqa: E402
 
 MB = 1_000_000
-
-
-def every_line(store: SegmentStore) -> pl.DataFrame:
-    folders = [store.entry(k) for k in store.registry()["parse_key"].drop_nulls()]
-    events = pl.scan_parquet([f / "events" / "*.parquet" for f in folders]).select(
-        "file_id", "line", "ts", "seq", "message")
-    std = pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders]).select(
-        "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
-        message=pl.lit(None, dtype=pl.String))
-    return pl.concat([events, std]).filter(pl.col("ts").is_not_null()).collect()
 
 
 def main() -> None:
@@ -45,7 +35,8 @@ def main() -> None:
     switches = load_snapshot(logs.parent / "config.json").switches()
     reduced = store.skeleton()
     segment = reduced.select("file_id", "app", "proc_start", "ordinal").unique("file_id")
-    full = every_line(store).join(segment, on="file_id", how="left")
+    folders = [store.entry(k) for k in store.registry()["parse_key"].drop_nulls()]
+    full = every_line(folders).join(segment, on="file_id", how="left")
 
     started = time.perf_counter()
     again = dss.reduce_skeleton(full.select("file_id", "line", "ts", "seq", "message"))

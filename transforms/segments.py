@@ -57,6 +57,17 @@ REGISTRY_SCHEMA = {
 SKIPPED_SCHEMA = {"path": pl.String, "target": pl.String, "reason": pl.String}
 
 
+def every_line(folders: list[Path]) -> pl.DataFrame:
+    """Every dated event and standard line of the given parse-cache entries (file_id, line, ts,
+    seq, message; message null on standard lines): the skeleton before its reduction."""
+    events = pl.scan_parquet([f / "events" / "*.parquet" for f in folders]).select(
+        "file_id", "line", "ts", "seq", "message")
+    std = pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders]).select(
+        "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
+        message=pl.lit(None, dtype=pl.String))
+    return pl.concat([events, std]).filter(pl.col("ts").is_not_null()).collect()
+
+
 def mask_tag(keys: frozenset[str]) -> str:
     """Part of the parse-cache key naming the masked keys (empty when none are masked)."""
     if not keys:
@@ -250,12 +261,7 @@ class SegmentStore:
     def _write_skeleton(folder: Path) -> pl.DataFrame:
         """The entry's reduced skeleton (`dss.reduce_skeleton`): what data-source sessions read
         of it, kept small so that years of segments fit in memory together."""
-        events = pl.scan_parquet(folder / "events" / "*.parquet").select(
-            "file_id", "line", "ts", "seq", "message")
-        std = pl.scan_parquet(folder / "std_events" / "*.parquet").select(
-            "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
-            message=pl.lit(None, dtype=pl.String))
-        reduced = reduce_skeleton(pl.concat([events, std]).collect())
+        reduced = reduce_skeleton(every_line([folder]))
         tmp = folder / f".{SKELETON_FILE}.tmp"
         reduced.write_parquet(tmp)
         tmp.replace(folder / SKELETON_FILE)
