@@ -8,6 +8,7 @@ quarantined share warns and fails at the configured thresholds; secure values ne
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import dagster as dg
@@ -88,8 +89,15 @@ def clean_run(sim, tmp_path_factory):
 
 
 def copy_work(work: Path, to: Path) -> Path:
+    """A copy of a run's data dir and IDB. The IDB is copied with SQLite's backup API: in WAL
+    mode the latest commits may still be in `idb.sqlite-wal`, which a file copy would lose."""
     shutil.copytree(work / "data", to / "data")
-    shutil.copy(work / "idb.sqlite", to / "idb.sqlite")
+    source, target = sqlite3.connect(work / "idb.sqlite"), sqlite3.connect(to / "idb.sqlite")
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
     return to
 
 
