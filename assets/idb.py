@@ -134,6 +134,7 @@ def idb_writer(role: str) -> dg.AssetsDefinition:
         monitored = sorted(load_clock(logs, icon.snapshot_data().switches()).sessions["switch"]
                            .unique().to_list())
         rows: dict[str, int] = {}
+        replaced: dict[str, int] = {}
         over: dict[str, int] = {}
         for part in context.partition_keys:
             staged = read_staged(logs.reconciled_dir(role, part))
@@ -152,12 +153,15 @@ def idb_writer(role: str) -> dg.AssetsDefinition:
                 store.delete_in("GSYS_DNPREMOTELOCATION", "REMOTELOCATION", monitored)
             for n, k in written.rows.items():
                 rows[n] = rows.get(n, 0) + k
+            for n, k in written.deleted.items():
+                replaced[n] = replaced.get(n, 0) + k
             for n, k in written.over_length.items():
                 over[n] = over.get(n, 0) + k
             report(context, f"IDB {role} {part}: {sum(written.rows.values()):,} rows, "
                             f"{written.skipped_entities} entities left to later hours")
         for name in names:
-            meta = {"rows_written": rows.get(name, 0), "rows_in_table": store.count(name),
+            # no COUNT(*) of the table: on an IDB of years it would cost more than the hour
+            meta = {"rows_written": rows.get(name, 0), "rows_removed": replaced.get(name, 0),
                     "partitions": len(context.partition_keys)}
             flagged = {k: v for k, v in over.items() if k.startswith(name + ".")}
             if flagged:
