@@ -45,11 +45,10 @@ def build_idb_assets(replicas: list[str]) -> list:
         frames = {"G_DICT_TYPE": dictionary.dict_type_frame(),
                   "G_DICTIONARY": dictionary.dictionary_frame(), **config.gc_tables()}
         store.replace_all({n: table(n).conform(f) for n, f in frames.items()})
-        spans = [logs.segments(r).registry().filter(pl.col("duplicate_of").is_null())
-                 .select("first_ts", "last_ts") for r in replicas]
-        span = pl.concat(spans).drop_nulls() if spans else pl.DataFrame()
-        if span.height:
-            store.upsert("G_TIMECODE", timecode_frame(span["first_ts"].min(), span["last_ts"].max()))
+        spans = [s for s in (logs.segments(r).span() for r in replicas) if s[0] is not None]
+        if spans:
+            store.upsert("G_TIMECODE", timecode_frame(min(s[0] for s in spans),
+                                                      max(s[1] for s in spans)))
         return dg.MaterializeResult(metadata={
             "dictionary_values": frames["G_DICTIONARY"].height,
             "endpoints": frames["GC_ENDPOINT"].height, "agents": frames["GC_AGENT"].height,

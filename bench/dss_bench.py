@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -21,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from bench.parse_bench import DAY, simulated_logs  # noqa: E402
 from transforms import dss  # noqa: E402
 from transforms.config_snapshot import load_snapshot  # noqa: E402
-from transforms.segments import SegmentStore, every_line  # noqa: E402
+from transforms.segments import SegmentStore  # noqa: E402
 
 MB = 1_000_000
 
@@ -34,9 +33,7 @@ def main() -> None:
         store.refresh(workers=2)
     switches = load_snapshot(logs.parent / "config.json").switches()
     reduced = store.skeleton()
-    segment = reduced.select("file_id", "app", "proc_start", "ordinal").unique("file_id")
-    folders = [store.entry(k) for k in store.registry()["parse_key"].drop_nulls()]
-    full = every_line(folders).join(segment, on="file_id", how="left")
+    full = store.skeleton(reduced=False)
 
     started = time.perf_counter()
     again = dss.reduce_skeleton(full.select("file_id", "line", "ts", "seq", "message"))

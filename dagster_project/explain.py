@@ -42,8 +42,7 @@ def call_events(call_id: str, conn_ids: list[str], data_dir: Path, sources: set[
     frames = []
     for replica in replicas:
         store = SegmentStore(Path("."), data_dir / replica)
-        registry = store.registry().filter(pl.col("duplicate_of").is_null()
-                                           & pl.col("parse_key").is_not_null())
+        registry = store.originals(parsed=True)
         if registry.height == 0:
             continue
         files = [store.entry(k) / "events" / "*.parquet" for k in registry["parse_key"]]

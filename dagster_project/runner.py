@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from dagster_project import settings
 from dagster_project.partitions import HOURLY
@@ -53,13 +52,9 @@ def hours_between(first: datetime, last: datetime) -> list[str]:
 def data_span(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[datetime, datetime] | None:
     """First and last event time over every replica's registry."""
     logs = defs.resources["logs"]
-    firsts, lasts = [], []
-    for replica in settings.replicas(Path(logs.log_dir)):
-        reg = logs.segments(replica).registry().filter(pl.col("duplicate_of").is_null())
-        if reg.height and reg["first_ts"].drop_nulls().len():
-            firsts.append(reg["first_ts"].min())
-            lasts.append(reg["last_ts"].max())
-    return (min(firsts), max(lasts)) if firsts else None
+    spans = [logs.segments(r).span() for r in settings.replicas(Path(logs.log_dir))]
+    spans = [s for s in spans if s[0] is not None]
+    return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
 
 
 def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
@@ -131,8 +126,7 @@ def idb_summary(defs: dg.Definitions) -> dict:
     logs = defs.resources["logs"]
     events = 0
     for replica in settings.replicas(Path(logs.log_dir)):
-        reg = logs.segments(replica).registry().filter(pl.col("duplicate_of").is_null())
-        events += int(reg["events"].sum() or 0)
+        events += int(logs.segments(replica).originals()["events"].sum() or 0)
     try:
         rows = {name: store.count(name) for name in TABLES if TABLES[name].role != "cfg"}
     except Exception as exc:  # the IDB was never created (the run failed before)  # noqa: BLE001

@@ -4,7 +4,6 @@ be those of every line."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from simulator import simulate
 from transforms import dss
 from transforms.config_snapshot import load_snapshot
-from transforms.segments import SegmentStore, every_line
+from transforms.segments import SegmentStore
 
 # every fault kind that breaks a session, on both replicas, plus a skew to estimate
 FAULTS = ("gap:a:north@40m+10m; link_down:b:north@1h10m+3m; skew:b:south=+2s; "
@@ -30,17 +29,9 @@ def replicas(tmp_path_factory):
     return stores, load_snapshot(root / "sim" / "config.json").switches()
 
 
-def all_lines(store: SegmentStore) -> pl.DataFrame:
-    """The skeleton before reduction: every event and standard line of every parsed segment."""
-    reduced = store.skeleton()
-    folders = [store.entry(k) for k in store.registry()["parse_key"].drop_nulls()]
-    segment = reduced.select("file_id", "app", "proc_start", "ordinal").unique("file_id")
-    return every_line(folders).join(segment, on="file_id", how="left")
-
-
 def test_reduced_skeleton_gives_the_sessions_of_every_line(replicas):
     stores, switches = replicas
-    full = {r: all_lines(s) for r, s in stores.items()}
+    full = {r: s.skeleton(reduced=False) for r, s in stores.items()}
     reduced = {r: s.skeleton() for r, s in stores.items()}
     reasons = set()
     for r in stores:
@@ -59,7 +50,7 @@ def test_sampled_numbered_events_still_find_the_clock_skew(replicas):
     here on every segment, with a denser sample than the default since these segments are
     small): the sessions do not change and the 2 s skew is still found."""
     stores, switches = replicas
-    full = {r: all_lines(s) for r, s in stores.items()}
+    full = {r: s.skeleton(reduced=False) for r, s in stores.items()}
     sampled = {}
     for r, lines in full.items():
         part = dss.reduce_skeleton(lines.select("file_id", "line", "ts", "seq", "message"),

@@ -29,9 +29,12 @@ from transforms.idb_schema import DSS_TABLES, table
 
 MAX_SILENCE_S = 3900   # hourly check points + 5 minutes
 
-SKELETON_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
-                   "seq": pl.UInt64, "message": pl.String, "app": pl.String,
-                   "proc_start": pl.Datetime("us"), "ordinal": pl.Int32}
+# a segment's lines as `reduce_skeleton` keeps them (message null on standard lines), and the
+# skeleton of a replica: those lines with their segment's application, process start, ordinal
+REDUCED_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
+                  "seq": pl.UInt64, "message": pl.String, "prev_seq": pl.UInt64}
+SKELETON_SCHEMA = {**REDUCED_SCHEMA, "app": pl.String, "proc_start": pl.Datetime("us"),
+                   "ordinal": pl.Int32}
 SESSION_SCHEMA = {"replica": pl.String, "switch": pl.String, "switch_id": pl.Int32,
                   "dss_id": pl.Int64, "start_ts": pl.Datetime("us", "UTC"),
                   "end_ts": pl.Datetime("us", "UTC"), "open": pl.Boolean, "conn_type": pl.Int32,
@@ -56,8 +59,6 @@ def dss_id(replica: str, switch: str, start: datetime) -> int:
 # replicas sample the same numbers, so pairs still meet).
 KEEP_ALL_NUMBERED = 5000
 SAMPLE_EVERY = 64
-REDUCED_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
-                  "seq": pl.UInt64, "message": pl.String, "prev_seq": pl.UInt64}
 
 
 def reduce_skeleton(lines: pl.DataFrame, max_silence: int = MAX_SILENCE_S,
@@ -133,7 +134,7 @@ def _switch_of(lines: pl.DataFrame, switches: pl.DataFrame) -> pl.DataFrame:
 
 def breaks(lines: pl.DataFrame, max_silence: int = MAX_SILENCE_S) -> pl.DataFrame:
     """Where the stream of each switch breaks: switch, gap_start (last line before), gap_end
-    (first line after), reason. `lines`: the skeleton with `switch`."""
+    (first line after), reason. `lines`: the skeleton (SKELETON_SCHEMA) with `switch`."""
     ev = lines.filter(pl.col("message").is_not_null()).sort("switch", "ts", "file_id", "line")
     prev = lambda c: pl.col(c).shift(1).over("switch")  # noqa: E731
     proc = pl.concat_str(["app", pl.col("proc_start").cast(pl.String)], separator="|",
@@ -175,9 +176,8 @@ def _sequence_gaps(ev: pl.DataFrame) -> pl.DataFrame:
     number jumps by more than one: the events in between are not in this replica."""
     numbered = ev.filter(pl.col("seq").is_not_null()).sort("_proc", "ts", "file_id", "line")
     prev = lambda c: pl.col(c).shift(1).over("_proc")  # noqa: E731
-    pseq = prev("seq").cast(pl.Int64)
-    if "prev_seq" in numbered.columns:  # a reduced skeleton: the true predecessor in the file
-        pseq = pl.coalesce(pl.col("prev_seq").cast(pl.Int64), pseq)
+    # a reduced skeleton names each event's true predecessor in its file (`prev_seq`)
+    pseq = pl.coalesce(pl.col("prev_seq").cast(pl.Int64), prev("seq").cast(pl.Int64))
     numbered = numbered.with_columns(_pts=prev("ts"), _pseq=pseq)
     jumps = (numbered.filter((pl.col("seq").cast(pl.Int64) - pl.col("_pseq") > 1))
              .select("_proc", "switch", _a="_pts", _b="ts").with_row_index("_gap"))
@@ -199,7 +199,8 @@ def _sequence_gaps(ev: pl.DataFrame) -> pl.DataFrame:
 
 def sessions(lines: pl.DataFrame, switches: pl.DataFrame, replica: str,
              max_silence: int = MAX_SILENCE_S) -> pl.DataFrame:
-    """The data source sessions of one replica (SESSION_SCHEMA), from its skeleton of lines."""
+    """The data source sessions of one replica (SESSION_SCHEMA), from its skeleton of lines
+    (SKELETON_SCHEMA)."""
     if lines.height == 0:
         return pl.DataFrame(schema=SESSION_SCHEMA)
     lines = _switch_of(lines, switches)

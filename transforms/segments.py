@@ -32,12 +32,10 @@ from pathlib import Path
 import polars as pl
 
 from transforms import parquet_sink
-from transforms.dss import REDUCED_SCHEMA, reduce_skeleton
+from transforms.dss import SKELETON_SCHEMA, reduce_skeleton
 from transforms.parse import LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs
 from transforms.parse_files import discover_all, merge_reports, run_jobs
 
-SKELETON_COLUMNS = {**REDUCED_SCHEMA, "app": pl.String, "proc_start": pl.Datetime("us"),
-                    "ordinal": pl.Int32}
 SKELETON_FILE = "skeleton.parquet"
 
 # Bumped whenever the parser's output changes shape, so cached parses of older releases are redone.
@@ -128,11 +126,21 @@ class SegmentStore:
             return pl.read_parquet(self.skipped_path)
         return pl.DataFrame(schema=SKIPPED_SCHEMA)
 
+    def originals(self, parsed: bool = False) -> pl.DataFrame:
+        """Registry rows of the segments read (a copy's row only names its original in
+        `duplicate_of`); `parsed`: only those whose parse is in the cache."""
+        read = pl.col("duplicate_of").is_null()
+        return self.registry().filter(read & pl.col("parse_key").is_not_null() if parsed else read)
+
+    def span(self) -> tuple[datetime | None, datetime | None]:
+        """First and last event time of the segments read (None, None before any event)."""
+        reg = self.originals()
+        return reg["first_ts"].min(), reg["last_ts"].max()
+
     def paths(self) -> pl.DataFrame:
         """file_id (segment id, as events carry it) -> path of every parsed (non-duplicate)
         segment: what ETL_SOURCE strings are made of."""
-        return (self.registry().filter(pl.col("duplicate_of").is_null())
-                .select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path"))
+        return self.originals().select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path")
 
     def entry(self, parse_key: str) -> Path:
         return self.cache / parse_key
@@ -328,30 +336,30 @@ class SegmentStore:
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
 
-    def skeleton(self) -> pl.DataFrame:
-        """The lines of the replica that data-source sessions need (SKELETON_COLUMNS): each
-        parsed segment's reduced skeleton (written when it was parsed; made now for entries of
-        older releases), with its application, process start and segment ordinal."""
-        registry = self.registry().filter(pl.col("duplicate_of").is_null()
-                                          & pl.col("parse_key").is_not_null())
+    def skeleton(self, reduced: bool = True) -> pl.DataFrame:
+        """The lines of the replica that data-source sessions need (SKELETON_SCHEMA), with each
+        segment's application, process start and segment ordinal: each parsed segment's reduced
+        skeleton (written when it was parsed; made now for entries of older releases), or with
+        `reduced=False` every line (`every_line`; what the reduction must agree with)."""
+        registry = self.originals(parsed=True)
         if registry.height == 0:
-            return pl.DataFrame(schema=SKELETON_COLUMNS)
-        parts = []
-        for key in registry["parse_key"]:
-            path = self.entry(key) / SKELETON_FILE
-            parts.append(pl.read_parquet(path) if path.exists()
-                         else self._write_skeleton(self.entry(key)))
+            return pl.DataFrame(schema=SKELETON_SCHEMA)
+        folders = [self.entry(k) for k in registry["parse_key"]]
+        if reduced:
+            lines = pl.concat([pl.read_parquet(f / SKELETON_FILE) if (f / SKELETON_FILE).exists()
+                               else self._write_skeleton(f) for f in folders])
+        else:
+            lines = every_line(folders).with_columns(prev_seq=pl.lit(None, dtype=pl.UInt64))
         segments = registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "app",
                                    proc_start="start_time_utc", ordinal="segment_ordinal")
-        return (pl.concat(parts).join(segments, on="file_id", how="left")
-                .select(list(SKELETON_COLUMNS)).cast(SKELETON_COLUMNS))
+        return (lines.join(segments, on="file_id", how="left")
+                .select(list(SKELETON_SCHEMA)).cast(SKELETON_SCHEMA))
 
     # -- slicing ------------------------------------------------------------------------------
     def slice_hour(self, start: datetime, end: datetime) -> dict[str, pl.DataFrame]:
         """Events (and their KV pairs) whose UTC time falls in [start, end), from every cached
         parse whose events overlap the window."""
-        registry = self.registry().filter(pl.col("duplicate_of").is_null()
-                                          & pl.col("parse_key").is_not_null())
+        registry = self.originals(parsed=True)
         keys = registry.filter((pl.col("first_ts") < end) & (pl.col("last_ts") >= start))
         apps = registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "app")
         if keys.height == 0:
