@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.dictionary import UserDataSource
-from transforms.gls.sessions import INF
+from transforms.gls.sessions import INF, SPAN_END, closed_at, toggles
 from transforms.gls.states import SPAN
 from transforms.idb_rows import gsys, lineage, row_id, times
 from transforms.idb_schema import table
@@ -325,29 +325,20 @@ def _states(ue: pl.DataFrame, userdata: pl.DataFrame, spans: pl.DataFrame | None
              .filter(pl.col("value").is_in([START, END]))
              .join(ue, on=["file_id", "line"], how="inner")
              .sort(*group, "g"))
-    steps = steps.with_columns(_on=pl.col("value") == START)
-    steps = steps.with_columns(_before=pl.col("_on").shift(1).over(group).fill_null(False))
-    steps = steps.with_columns(_start=pl.col("_on") & ~pl.col("_before"),
-                               _end=~pl.col("_on") & pl.col("_before"))
-    steps = steps.with_columns(n=pl.col("_start").cast(pl.Int32).cum_sum().over(group))
+    steps = toggles(steps, pl.col("value") == START, group)
     starts = steps.filter(pl.col("_start")).select(
         *group, "n", "app", "dss_id", "key", "call", "party", "agent_id", "endpoint_id",
         created="ts", src="src", start_g="g")
     ends = steps.filter(pl.col("_end")).select(*group, "n", _end_ts="ts", _end_src="src",
                                                end_g="g")
-    span_ends = (spans.select(*SPAN, "end_ts", "end_src", "end_kind") if spans is not None
+    span_ends = (spans.select(*SPAN, *SPAN_END) if spans is not None
                  else pl.DataFrame(schema={"sid": pl.String, "dn": pl.String, "span_no": pl.Int32,
                                            "end_ts": pl.Datetime("us", "UTC"), "end_src": pl.String,
                                            "end_kind": pl.String}))
     inst = (starts.join(ends, on=[*group, "n"], how="left")
             .join(span_ends, on=SPAN, how="left"))
-    by_span = pl.col("_end_ts").is_null() & pl.col("end_ts").is_not_null()
-    return inst.with_columns(
-        terminated=pl.coalesce("_end_ts", "end_ts"),
-        src_last=pl.when(pl.col("_end_ts").is_not_null()).then(pl.col("_end_src"))
-        .otherwise(pl.col("end_src")),
-        closed_by=pl.when(by_span).then(pl.col("end_kind")),
-    ).drop("_end_ts", "_end_src", "end_ts", "end_src", "end_kind")
+    return inst.with_columns(**closed_at("_end_ts", "_end_src")).drop(
+        "_end_ts", "_end_src", *SPAN_END)
 
 
 def _fields(states: pl.DataFrame, ue: pl.DataFrame, userdata: pl.DataFrame,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.gls.sessions import END_LOGOUT
+from transforms.gls.sessions import SPAN_END, closed_at, toggles
 from transforms.gls.states import ROW_AGENT, ROW_DND, SPAN
 from transforms.gls.prep import DND_ON
 
@@ -43,14 +43,8 @@ def reason_instances(rows: pl.DataFrame, codes: pl.DataFrame, spans: pl.DataFram
         queue=pl.col("queue_ff").first(), _r_next=pl.col("r").last() + 1)
     nxt = agent.select(*SPAN, _r_next="r", _next_ts="ts", _next_src="src")
     inst = (inst.join(nxt, on=[*SPAN, "_r_next"], how="left")
-            .join(spans.select(*SPAN, "end_ts", "end_src", "end_kind"), on=SPAN, how="left"))
-    by_end = pl.col("_next_ts").is_null() & pl.col("end_ts").is_not_null()
-    return inst.with_columns(
-        terminated=pl.coalesce("_next_ts", "end_ts"),
-        src_last=pl.when(pl.col("_next_ts").is_not_null()).then(pl.col("_next_src"))
-        .otherwise(pl.col("end_src")),
-        closed_by=pl.when(by_end & (pl.col("end_kind") != END_LOGOUT)).then(pl.col("end_kind")),
-    ).select(*SPAN, *CODE, "created", "src", "dss_id", "state", "workmode", "queue", "terminated",
+            .join(spans.select(*SPAN, *SPAN_END), on=SPAN, how="left"))
+    return inst.with_columns(**closed_at("_next_ts", "_next_src", logout_closes=False)).select(*SPAN, *CODE, "created", "src", "dss_id", "state", "workmode", "queue", "terminated",
              "src_last", "closed_by")
 
 
@@ -58,22 +52,12 @@ def dnd_intervals(rows: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
     """EventDNDOn opens a DND interval of the DN (when not already on), EventDNDOff closes it;
     one still on when the span ends closes with it (`ETL_CLOSED_BY` = how the span ended:
     `logout`, or the closure rule)."""
-    d = rows.filter(pl.col("row_kind") == ROW_DND).sort(*SPAN, "ord").with_columns(
-        _after=pl.col("message") == DND_ON)
-    d = d.with_columns(_before=pl.col("_after").shift(1).over(SPAN).fill_null(False))
-    d = d.with_columns(_on=~pl.col("_before") & pl.col("_after"),
-                       _off=pl.col("_before") & ~pl.col("_after"))
-    d = d.with_columns(_n=pl.col("_on").cast(pl.Int32).cum_sum().over(SPAN))
-    ons = d.filter(pl.col("_on")).select(*SPAN, "_n", "app", "dss_id", created="ts", src="src",
-                                         state="eff")
-    offs = d.filter(pl.col("_off")).select(*SPAN, "_n", _off_ts="ts", _off_src="src")
-    out = (ons.join(offs, on=[*SPAN, "_n"], how="left")
-           .join(spans.select(*SPAN, "end_ts", "end_src", "end_kind"), on=SPAN, how="left"))
-    by_end = pl.col("_off_ts").is_null() & pl.col("end_ts").is_not_null()
-    return out.with_columns(
-        terminated=pl.coalesce("_off_ts", "end_ts"),
-        src_last=pl.when(pl.col("_off_ts").is_not_null()).then(pl.col("_off_src"))
-        .otherwise(pl.col("end_src")),
-        closed_by=pl.when(by_end).then(pl.col("end_kind")),
-    ).select(*SPAN, "app", "dss_id", "created", "src", "state", "terminated", "src_last",
+    d = toggles(rows.filter(pl.col("row_kind") == ROW_DND).sort(*SPAN, "ord"),
+                pl.col("message") == DND_ON, SPAN)
+    ons = d.filter(pl.col("_start")).select(*SPAN, "n", "app", "dss_id", created="ts", src="src",
+                                            state="eff")
+    offs = d.filter(pl.col("_end")).select(*SPAN, "n", _off_ts="ts", _off_src="src")
+    out = (ons.join(offs, on=[*SPAN, "n"], how="left")
+           .join(spans.select(*SPAN, *SPAN_END), on=SPAN, how="left"))
+    return out.with_columns(**closed_at("_off_ts", "_off_src")).select(*SPAN, "app", "dss_id", "created", "src", "state", "terminated", "src_last",
              "closed_by")

@@ -31,6 +31,33 @@ END_LOGOUT, END_RELOGIN = "logout", "relogin"
 CLOSED_DSS_END, CLOSED_MAX_DURATION = "dss_end", "gls_max_duration"
 SESSION_NAMESPACE = uuid.UUID("6b0c3f5e-1c0e-4a71-9f3a-1c0e71a9e7d1")
 
+SPAN_END = ["end_ts", "end_src", "end_kind"]   # how a span ended (`spans`)
+
+
+def toggles(rows: pl.DataFrame, on: pl.Expr, group: list[str]) -> pl.DataFrame:
+    """Rows that switch something on (`on` true) or off, in order within `group`: `_start`
+    where it turns on, `_end` where it turns off (a repeat changes nothing), and `n`, the rank
+    in the group of the interval a start opens or an end closes."""
+    rows = rows.with_columns(_on=on)
+    rows = rows.with_columns(_before=pl.col("_on").shift(1).over(group).fill_null(False))
+    rows = rows.with_columns(_start=pl.col("_on") & ~pl.col("_before"),
+                             _end=~pl.col("_on") & pl.col("_before"))
+    return rows.with_columns(n=pl.col("_start").cast(pl.Int32).cum_sum().over(group))
+
+
+def closed_at(end_ts: str, end_src: str, logout_closes: bool = True) -> dict[str, pl.Expr]:
+    """`terminated`, `src_last` and `closed_by` of intervals joined with their span's end
+    (SPAN_END): an interval ends at its own closing event (`end_ts`, `end_src`), else with its
+    span; `closed_by` then names how the span ended (a logout only when `logout_closes`)."""
+    by_span = pl.col(end_ts).is_null() & pl.col("end_ts").is_not_null()
+    if not logout_closes:
+        by_span = by_span & (pl.col("end_kind") != END_LOGOUT)
+    return {"terminated": pl.coalesce(end_ts, "end_ts"),
+            "src_last": pl.when(pl.col(end_ts).is_not_null()).then(pl.col(end_src))
+            .otherwise(pl.col("end_src")),
+            "closed_by": pl.when(by_span).then(pl.col("end_kind"))}
+
+
 DN_GROUP = ["app", "dss_id", "dn"]
 AGENT_GROUP = ["app", "dss_id", "agent"]
 
