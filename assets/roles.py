@@ -44,6 +44,15 @@ def read_staged(folder: Path) -> tuple[dict[str, pl.DataFrame], pl.DataFrame] | 
     return tables, pl.read_parquet(folder / "status.parquet")
 
 
+def gcc_of_hour(logs: LogStorage, role: str, part: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """gcc's staged output of the hour, which `role` (gud, gls) builds on."""
+    staged = read_staged(logs.reconciled_dir("gcc", part))
+    if staged is None:
+        raise PartitionOrderError(f"{role} {part} needs gcc of the same hour: materialize "
+                                  f"{role_key('gcc').to_user_string()}")
+    return staged
+
+
 def read_window(folder: Path) -> Window | None:
     if not (folder / "events.parquet").exists():
         return None
@@ -118,6 +127,22 @@ def hourly_role(key: dg.AssetKey, upstream: list[dg.AssetKey]) -> dict:
         backfill_policy=dg.BackfillPolicy.single_run())
 
 
+def role_hours(context: dg.AssetExecutionContext, role: str, noun: str,
+               one_hour: Callable[[str], dict]) -> tuple[dict, dict | None]:
+    """Run `one_hour` (a `run_role_hour`) over the run's hours in order, reporting each; the
+    run's metadata (totals, what is still open at the end) and the last hour's result."""
+    totals = {"events": 0, "rows": 0, "carried_out": 0}
+    last = None
+    for part in context.partition_keys:
+        last = one_hour(part)
+        for name in totals:
+            totals[name] += last[name]
+        report(context, f"{role} {part}: {last['events']:,} events, {last['rows']:,} rows, "
+                        f"{last['open']} {noun} open")
+    return {**totals, f"open_{noun}_at_end": last["open"] if last else 0,
+            "partitions": len(context.partition_keys)}, last
+
+
 def build_role_assets() -> list[dg.AssetsDefinition]:
     key = role_key("gcc")
 
@@ -140,17 +165,10 @@ def build_role_assets() -> list[dg.AssetsDefinition]:
             status = result.calls.rename({"call": "entity"})
             return result.tables, status, open_keys, result.event_groups
 
-        totals = {"events": 0, "rows": 0, "carried_out": 0}
-        last = None
-        for part in context.partition_keys:
-            last = run_role_hour(logs, "gcc", part, first_data(sessions), build)
-            for name in totals:
-                totals[name] += last[name]
-            report(context, f"gcc {part}: {last['events']:,} events, {last['rows']:,} rows, "
-                             f"{last['open']} calls open")
-        metadata = {**totals, "open_calls_at_end": last["open"] if last else 0,
-                    "partitions": len(context.partition_keys),
-                    "configuration": icon.snapshot or "(none: every party External)"}
+        start = first_data(sessions)
+        metadata, last = role_hours(context, "gcc", "calls",
+                                    lambda part: run_role_hour(logs, "gcc", part, start, build))
+        metadata["configuration"] = icon.snapshot or "(none: every party External)"
         if last:
             metadata["calls_preview"] = dg.MetadataValue.md(_preview(last["tables"]["G_CALL"].select(
                 "CALLID", "CALLTYPE", "STATE", "CREATED", "TERMINATED", "PARENTCALLID", "MERGECALLID")))
@@ -179,11 +197,7 @@ def build_gud_asset() -> dg.AssetsDefinition:
         start = first_data(load_clock(logs, config.switches()).sessions)
         rows: dict[str, int] = {}
         for part in context.partition_keys:
-            staged = read_staged(logs.reconciled_dir("gcc", part))
-            if staged is None:
-                raise PartitionOrderError(f"gud {part} needs gcc of the same hour: materialize "
-                                          f"{role_key('gcc').to_user_string()}")
-            gcc_tables, status = staged
+            gcc_tables, status = gcc_of_hour(logs, "gud", part)
             window = carried_in(logs, "gcc", part, start) + hour_window(logs, part)
             tables = build_gud(window.events, window.kvpairs, config, gcc_tables, spec, history, part)
             write_staged(logs.reconciled_dir("gud", part),
@@ -220,30 +234,25 @@ def build_gls_asset() -> dg.AssetsDefinition:
         clock = load_clock(logs, config.switches())
         dss_ends = session_ends(logs, clock.reconciled())
         start = first_data(clock.sessions)
-        totals = {"events": 0, "rows": 0, "carried_out": 0}
-        last = None
-        for part in context.partition_keys:
+
+        def one_hour(part: str) -> dict:
             parties = _party_lookup(logs, part)
 
-            def build(window: Window, p: str, parties=parties):
+            def build(window: Window, p: str):
                 r = build_gls(window.events, window.kvpairs, config, p, options, parties, dss_ends)
                 return r.tables, r.status, r.open_keys, r.event_keys
 
-            def carry_more(carried: Window, parties=parties) -> dict[str, pl.DataFrame]:
+            def carry_more(carried: Window) -> dict[str, pl.DataFrame]:
                 # the parties carried sessions may still need: those created since their first event
                 since = carried.events["ts"].min()
                 keep = parties.clear() if since is None else parties.filter(
                     pl.col("CREATED") >= since.replace(tzinfo=None))
                 return {"parties": keep}
 
-            last = run_role_hour(logs, "gls", part, start, build, carry_more,
+            return run_role_hour(logs, "gls", part, start, build, carry_more,
                                  narrow=lambda w: Window(w.events, gls_kvpairs(w.events, w.kvpairs)))
-            for name in totals:
-                totals[name] += last[name]
-            report(context, f"gls {part}: {last['events']:,} events, {last['rows']:,} rows, "
-                             f"{last['open']} sessions open")
-        metadata = {**totals, "open_sessions_at_end": last["open"] if last else 0,
-                    "partitions": len(context.partition_keys)}
+
+        metadata, last = role_hours(context, "gls", "sessions", one_hour)
         if last:
             metadata["sessions_preview"] = dg.MetadataValue.md(_preview(
                 last["tables"]["G_LOGIN_SESSION"].select(
@@ -272,11 +281,7 @@ def session_ends(logs: LogStorage, sessions: pl.DataFrame) -> pl.DataFrame:
 def _party_lookup(logs: LogStorage, part: str) -> pl.DataFrame:
     """G_PARTY rows for PARTYID lookups: carried from the previous gls hour plus this hour's gcc
     output (the latest row of each party)."""
-    staged = read_staged(logs.reconciled_dir("gcc", part))
-    if staged is None:
-        raise PartitionOrderError(f"gls {part} needs gcc of the same hour: materialize "
-                                  f"{role_key('gcc').to_user_string()}")
-    frames = [staged[0]["G_PARTY"].select(PARTY_LOOKUP)]
+    frames = [gcc_of_hour(logs, "gls", part)[0]["G_PARTY"].select(PARTY_LOOKUP)]
     carried = logs.reconciled_dir("gls", previous_key(part)) / "carry" / "parties.parquet"
     if carried.exists():
         frames.insert(0, pl.read_parquet(carried))
