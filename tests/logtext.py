@@ -49,3 +49,88 @@ def call_event(time: str, name: str, seq: int, dn: str, conn: str = "006c02462a1
     if extra:
         text += "\n".join(extra) + "\n"
     return text
+
+
+# -- call logs at 07:00 local (UTC+1) on 2026-03-10 -------------------------------------------
+
+T0 = datetime(2026, 3, 10, 6, 0, 0)      # 07:00:00 local at UTC+1 (header tz_west -3600)
+
+
+def at(seconds: float) -> datetime:
+    """UTC time of the event logged at 07:00:00 local + seconds."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def stamp(seconds: float) -> str:
+    t = datetime(2026, 3, 10, 7, 0, 0) + timedelta(seconds=seconds)
+    return t.strftime("%H:%M:%S.") + f"{t.microsecond // 100:04d}"
+
+
+class CallLog:
+    """One T-Server's log of call events: events get increasing AttributeEventSequenceNumbers;
+    `customer` is the AttributeCustomerID every call event carries (None: none)."""
+
+    def __init__(self, app: str = "TS_NORTH", seq: int = 0x100, customer: str | None = "Resources"):
+        self.app, self.seq, self.parts, self.customer = app, seq, [], customer
+
+    def text(self) -> str:
+        name = f"{self.app}.20260310_070000_000.log"
+        return header(app=self.app, name=name) + "".join(self.parts)
+
+    def call(self, t: float, name: str, uuid: str, conn: str, dn: str | None = None, *,
+             role: int | None = 2, queue: str | None = None, other: str | None = None,
+             other_role: int | None = None, third: str | None = None,
+             third_role: int | None = None, state: int | None = None, ctype: int = 2,
+             agent: str | None = None, ref: int | None = None, attrs=(), ud=None, ext=None,
+             reasons=None, kind: str = "distribute_event") -> "CallLog":
+        self.seq += 1
+        a: list[tuple[str, str]] = []
+        if self.customer is not None:
+            a.append(("AttributeCustomerID", f"'{self.customer}'"))
+        if dn is not None:
+            a.append(("AttributeThisDN", f"'{dn}'"))
+            if role is not None:
+                a.append(("AttributeThisDNRole", str(role)))
+        if queue is not None:
+            a.append(("AttributeThisQueue", f"'{queue}'"))
+        if other is not None:
+            a.append(("AttributeOtherDN", f"'{other}'"))
+            if other_role is not None:
+                a.append(("AttributeOtherDNRole", str(other_role)))
+        if third is not None:
+            a.append(("AttributeThirdPartyDN", f"'{third}'"))
+            if third_role is not None:
+                a.append(("AttributeThirdPartyDNRole", str(third_role)))
+        if agent is not None:
+            a.append(("AttributeAgentID", f"'{agent}'"))
+        a += [("AttributeConnID", conn), ("AttributeCallUUID", f"'{uuid}'"),
+              ("AttributeCallType", str(int(ctype)))]
+        a += list(attrs)
+        if state is not None:
+            a.append(("AttributeCallState", str(int(state))))
+        if ref is not None:
+            a.append(("AttributeReferenceID", str(ref)))
+        text = event(stamp(t), name, self.seq, a, kind=kind)
+        for attr, members in (("AttributeUserData", ud), ("AttributeReasons", reasons),
+                              ("AttributeExtensions", ext)):
+            if members is not None:
+                text += "\n".join(kvlist(attr, members)) + "\n"
+        self.parts.append(text)
+        return self
+
+    def created(self, t: float, uuid: str, conn: str, *, ctype: int = 2, attrs=()) -> "CallLog":
+        return self.call(t, "EventCallCreated", uuid, conn, role=None, ctype=ctype, attrs=attrs,
+                         kind="distribute call/party event")
+
+    def deleted(self, t: float, uuid: str, conn: str, *, ctype: int = 2, attrs=()) -> "CallLog":
+        return self.call(t, "EventCallDeleted", uuid, conn, role=None, ctype=ctype, attrs=attrs,
+                         kind="distribute call/party event")
+
+    def request(self, t: float, name: str, attrs: list[tuple[str, str]],
+                client: str = "URS_NORTH") -> "CallLog":
+        when = (datetime(2026, 3, 10, 7, 0, 0) + timedelta(seconds=t)).isoformat(
+            timespec="milliseconds")
+        lines = [f"{when} Trc 04541 {name} received from [21] (0000013f {client} 10.0.1.200:50493)",
+                 f"message {name}"] + [f"\t{k}\t{v}" for k, v in attrs]
+        self.parts.append("\n".join(lines) + "\n")
+        return self

@@ -10,7 +10,6 @@ is asserted to be identical."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -27,7 +26,7 @@ from transforms.dictionary import TCallState as TCS
 from transforms.gcc.build import GCC_TABLES, GccOptions, build_gcc
 from transforms.idb_schema import table
 from transforms.options import OptionsError, load_options
-from tests.logtext import event, header, kvlist
+from tests.logtext import CallLog, at
 from tests.test_pipeline import run as pipeline_run
 
 # --------------------------------------------------------------------------------------------
@@ -46,65 +45,24 @@ CONFIG = {
 }
 APP = "TS_NORTH"
 LOG_NAME = f"{APP}.20260310_070000_000.log"
-T0 = datetime(2026, 3, 10, 6, 0, 0)      # 07:00:00 local at UTC+1 (header tz_west -3600)
 
 
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def stamp(seconds: float) -> str:
-    t = datetime(2026, 3, 10, 7, 0, 0) + timedelta(seconds=seconds)
-    return t.strftime("%H:%M:%S.") + f"{t.microsecond // 100:04d}"
-
-
-class Log:
-    """One T-Server's log; events get increasing AttributeEventSequenceNumbers."""
+class Log(CallLog):
+    """The option tests' log: call events without AttributeCustomerID; EventCallCreated and
+    EventCallDeleted name the ANI and the controlling party."""
 
     def __init__(self):
-        self.seq, self.parts = 0x100, []
-
-    def text(self) -> str:
-        return header(app=APP, name=LOG_NAME) + "".join(self.parts)
-
-    def ev(self, t: float, name: str, uuid: str, conn: str, dn: str | None = None, *,
-           queue: str | None = None, other: str | None = None, other_role: int | None = None,
-           third: str | None = None, third_role: int | None = None, state: int | None = None,
-           ctype: int = CallType.INBOUND, attrs=(), ext=None,
-           kind: str = "distribute_event") -> "Log":
-        self.seq += 1
-        a = []
-        if dn is not None:
-            a += [("AttributeThisDN", f"'{dn}'"), ("AttributeThisDNRole", "2")]
-        if queue is not None:
-            a.append(("AttributeThisQueue", f"'{queue}'"))
-        if other is not None:
-            a += [("AttributeOtherDN", f"'{other}'")] + \
-                ([("AttributeOtherDNRole", str(other_role))] if other_role is not None else [])
-        if third is not None:
-            a += [("AttributeThirdPartyDN", f"'{third}'")] + \
-                ([("AttributeThirdPartyDNRole", str(third_role))] if third_role is not None else [])
-        a += [("AttributeConnID", conn), ("AttributeCallUUID", f"'{uuid}'"),
-              ("AttributeCallType", str(int(ctype)))] + list(attrs)
-        if state is not None:
-            a.append(("AttributeCallState", str(int(state))))
-        text = event(stamp(t), name, self.seq, a, kind=kind)
-        if ext is not None:
-            text += "\n".join(kvlist("AttributeExtensions", ext)) + "\n"
-        self.parts.append(text)
-        return self
+        super().__init__(APP, customer=None)
 
     def created(self, t: float, uuid: str, conn: str, ani: str | None = None,
                 ctype: int = CallType.INBOUND, attrs=()) -> "Log":
         extra = [("AttributeANI", f"'{ani}'")] if ani else []
-        return self.ev(t, "EventCallCreated", uuid, conn, ctype=ctype, attrs=extra + list(attrs),
-                       kind="distribute call/party event")
+        return super().created(t, uuid, conn, ctype=ctype, attrs=extra + list(attrs))
 
     def deleted(self, t: float, uuid: str, conn: str, ctrl: str, ctype: int = CallType.INBOUND,
                 attrs=()) -> "Log":
-        return self.ev(t, "EventCallDeleted", uuid, conn, ctype=ctype,
-                       attrs=[("AttributeCtrlParty", f"'{ctrl}'")] + list(attrs),
-                       kind="distribute call/party event")
+        return super().deleted(t, uuid, conn, ctype=ctype,
+                               attrs=[("AttributeCtrlParty", f"'{ctrl}'")] + list(attrs))
 
 
 def uuid(tag: str) -> str:
@@ -157,12 +115,12 @@ def r1(lg: Log) -> None:
     # queue's EventDiverted (P13: the case ring-divert exists for)
     c = conn(1)
     lg.created(0, R1, c, CUST)
-    lg.ev(1, "EventQueued", R1, c, "8101", queue="8101", other=CUST, other_role=1)
-    lg.ev(5, "EventRinging", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(5.1, "EventDiverted", R1, c, "8101", queue="8101", other=CUST, other_role=1,
+    lg.call(1, "EventQueued", R1, c, "8101", queue="8101", other=CUST, other_role=1)
+    lg.call(5, "EventRinging", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(5.1, "EventDiverted", R1, c, "8101", queue="8101", other=CUST, other_role=1,
           third="7001", third_role=2)
-    lg.ev(8, "EventEstablished", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(30, "EventReleased", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(8, "EventEstablished", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(30, "EventReleased", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(30.1, R1, c, "7001")
 
 
@@ -171,57 +129,57 @@ def r2_to_r5(lg: Log) -> None:
     # names the RP the call entered by (not the queue that diverted it)
     c = conn(2)
     lg.created(100, R2, c, CUST)
-    lg.ev(101, "EventRouteRequest", R2, c, "5001", queue="5001", other=CUST, other_role=1)
-    lg.ev(103, "EventRouteUsed", R2, c, "5001", queue="5001", other=CUST, other_role=1,
+    lg.call(101, "EventRouteRequest", R2, c, "5001", queue="5001", other=CUST, other_role=1)
+    lg.call(103, "EventRouteUsed", R2, c, "5001", queue="5001", other=CUST, other_role=1,
           third="8101", third_role=2)
-    lg.ev(103.1, "EventQueued", R2, c, "8101", queue="8101", other=CUST, other_role=1)
-    lg.ev(106, "EventDiverted", R2, c, "8101", queue="8101", other=CUST, other_role=1,
+    lg.call(103.1, "EventQueued", R2, c, "8101", queue="8101", other=CUST, other_role=1)
+    lg.call(106, "EventDiverted", R2, c, "8101", queue="8101", other=CUST, other_role=1,
           third="7002", third_role=2)
-    lg.ev(106.1, "EventRinging", R2, c, "7002", queue="5001", other=CUST, other_role=1,
+    lg.call(106.1, "EventRinging", R2, c, "7002", queue="5001", other=CUST, other_role=1,
           state=TCS.OK)
-    lg.ev(110, "EventEstablished", R2, c, "7002", queue="5001", other=CUST, other_role=1,
+    lg.call(110, "EventEstablished", R2, c, "7002", queue="5001", other=CUST, other_role=1,
           state=TCS.OK)
-    lg.ev(140, "EventReleased", R2, c, "7002", queue="5001", other=CUST, other_role=1,
+    lg.call(140, "EventReleased", R2, c, "7002", queue="5001", other=CUST, other_role=1,
           state=TCS.OK)
     lg.deleted(140.1, R2, c, "7002")
     # R3: RP 5001 + virtual queue 9001 (URS): EventRouteUsed and the VQ's EventDiverted both
     # name 7003; EventRinging carries no ThisQueue
     c = conn(3)
     lg.created(200, R3, c, CUST)
-    lg.ev(201, "EventRouteRequest", R3, c, "5001", queue="5001", other=CUST, other_role=1)
-    lg.ev(202, "EventQueued", R3, c, "9001", queue="9001", other=CUST, other_role=1)
-    lg.ev(210, "EventRouteUsed", R3, c, "5001", queue="5001", other=CUST, other_role=1,
+    lg.call(201, "EventRouteRequest", R3, c, "5001", queue="5001", other=CUST, other_role=1)
+    lg.call(202, "EventQueued", R3, c, "9001", queue="9001", other=CUST, other_role=1)
+    lg.call(210, "EventRouteUsed", R3, c, "5001", queue="5001", other=CUST, other_role=1,
           third="7003", third_role=2)
-    lg.ev(210, "EventDiverted", R3, c, "9001", queue="9001", other=CUST, other_role=1,
+    lg.call(210, "EventDiverted", R3, c, "9001", queue="9001", other=CUST, other_role=1,
           third="7003", third_role=2)
-    lg.ev(210.2, "EventRinging", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(215, "EventEstablished", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(240, "EventReleased", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(210.2, "EventRinging", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(215, "EventEstablished", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(240, "EventReleased", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(240.1, R3, c, "7003")
     # R4: 8101 diverts to 7001, who does not answer; the call queues again and is diverted to
     # 7001 again: each diversion belongs to its own instance of 7001
     c = conn(4)
     lg.created(300, R4, c, CUST)
-    lg.ev(301, "EventQueued", R4, c, "8101", queue="8101", other=CUST, other_role=1)
-    lg.ev(305, "EventDiverted", R4, c, "8101", queue="8101", other=CUST, other_role=1,
+    lg.call(301, "EventQueued", R4, c, "8101", queue="8101", other=CUST, other_role=1)
+    lg.call(305, "EventDiverted", R4, c, "8101", queue="8101", other=CUST, other_role=1,
           third="7001", third_role=2)
-    lg.ev(305.1, "EventRinging", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(317, "EventReleased", R4, c, "7001", other=CUST, other_role=1, state=TCS.NO_ANSWER)
-    lg.ev(317.1, "EventQueued", R4, c, "8101", queue="8101", other=CUST, other_role=1)
-    lg.ev(320, "EventDiverted", R4, c, "8101", queue="8101", other=CUST, other_role=1,
+    lg.call(305.1, "EventRinging", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(317, "EventReleased", R4, c, "7001", other=CUST, other_role=1, state=TCS.NO_ANSWER)
+    lg.call(317.1, "EventQueued", R4, c, "8101", queue="8101", other=CUST, other_role=1)
+    lg.call(320, "EventDiverted", R4, c, "8101", queue="8101", other=CUST, other_role=1,
           third="7001", third_role=2)
-    lg.ev(320.1, "EventRinging", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(325, "EventEstablished", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(350, "EventReleased", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(320.1, "EventRinging", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(325, "EventEstablished", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(350, "EventReleased", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(350.1, R4, c, "7001")
     # R5: RP 5001 routes to an external number; the External party is rebuilt from the
     # OtherDN of the EventNetworkReached that follows (order constructed for the test)
     c = conn(5)
     lg.created(400, R5, c, CUST)
-    lg.ev(401, "EventRouteRequest", R5, c, "5001", queue="5001", other=CUST, other_role=1)
-    lg.ev(405, "EventRouteUsed", R5, c, "5001", queue="5001", other=CUST, other_role=1,
+    lg.call(401, "EventRouteRequest", R5, c, "5001", queue="5001", other=CUST, other_role=1)
+    lg.call(405, "EventRouteUsed", R5, c, "5001", queue="5001", other=CUST, other_role=1,
           third=EXT, third_role=2)
-    lg.ev(405.2, "EventNetworkReached", R5, c, "5001", other=EXT, other_role=2)
+    lg.call(405.2, "EventNetworkReached", R5, c, "5001", other=EXT, other_role=2)
     lg.deleted(430, R5, c, CUST)
 
 
@@ -300,12 +258,12 @@ XNUM = "+4930555111"
 
 def answered(lg: Log, t0: float, u: str, c: str) -> Log:
     lg.created(t0, u, c, CUST)
-    lg.ev(t0 + 1, "EventRinging", u, c, "7001", other=CUST, other_role=1, state=TCS.OK)
-    return lg.ev(t0 + 3, "EventEstablished", u, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(t0 + 1, "EventRinging", u, c, "7001", other=CUST, other_role=1, state=TCS.OK)
+    return lg.call(t0 + 3, "EventEstablished", u, c, "7001", other=CUST, other_role=1, state=TCS.OK)
 
 
 def sst_release(lg: Log, t: float, u: str, c: str, target: str) -> Log:
-    return lg.ev(t, "EventReleased", u, c, "7001", other=CUST, other_role=1, third=target,
+    return lg.call(t, "EventReleased", u, c, "7001", other=CUST, other_role=1, third=target,
                  state=TCS.TRANSFERRED, ext=[("ReleasingParty", "'1 Local'")])
 
 
@@ -314,24 +272,24 @@ def s1_s2(lg: Log) -> None:
     c = conn(11)
     answered(lg, 500, S1, c)
     sst_release(lg, 530, S1, c, "7002")
-    lg.ev(530.2, "EventRinging", S1, c, "7002", other=CUST, other_role=1, third="7001",
+    lg.call(530.2, "EventRinging", S1, c, "7002", other=CUST, other_role=1, third="7001",
           third_role=R.TRANSFERRED_BY, state=TCS.OK)
-    lg.ev(535, "EventEstablished", S1, c, "7002", other=CUST, other_role=1, state=TCS.OK)
-    lg.ev(580, "EventReleased", S1, c, "7002", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(535, "EventEstablished", S1, c, "7002", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(580, "EventReleased", S1, c, "7002", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(580.1, S1, c, "7002")
     # S2: 7001 (say a VoIP IVR port) -> routing point 5001: the call reaches 5001 with
     # EventRouteRequest, not EventRinging/EventQueued; 5001 then routes it to 7003
     c = conn(12)
     answered(lg, 600, S2, c)
     sst_release(lg, 630, S2, c, "5001")
-    lg.ev(630.2, "EventRouteRequest", S2, c, "5001", queue="5001", other=CUST, other_role=1)
-    lg.ev(640, "EventRouteUsed", S2, c, "5001", queue="5001", other=CUST, other_role=1,
+    lg.call(630.2, "EventRouteRequest", S2, c, "5001", queue="5001", other=CUST, other_role=1)
+    lg.call(640, "EventRouteUsed", S2, c, "5001", queue="5001", other=CUST, other_role=1,
           third="7003", third_role=2)
-    lg.ev(640.1, "EventRinging", S2, c, "7003", queue="5001", other=CUST, other_role=1,
+    lg.call(640.1, "EventRinging", S2, c, "7003", queue="5001", other=CUST, other_role=1,
           state=TCS.OK)
-    lg.ev(645, "EventEstablished", S2, c, "7003", queue="5001", other=CUST, other_role=1,
+    lg.call(645, "EventEstablished", S2, c, "7003", queue="5001", other=CUST, other_role=1,
           state=TCS.OK)
-    lg.ev(680, "EventReleased", S2, c, "7003", queue="5001", other=CUST, other_role=1,
+    lg.call(680, "EventReleased", S2, c, "7003", queue="5001", other=CUST, other_role=1,
           state=TCS.OK)
     lg.deleted(680.1, S2, c, "7003")
 
@@ -346,56 +304,56 @@ def s3_to_s6(lg: Log) -> None:
     c = conn(14)
     answered(lg, 800, S4, c)
     sst_release(lg, 830, S4, c, "8101")
-    lg.ev(830.1, "EventQueued", S4, c, "8101", queue="8101", other=CUST, other_role=1)
-    lg.ev(840, "EventDiverted", S4, c, "8101", queue="8101", other=CUST, other_role=1,
+    lg.call(830.1, "EventQueued", S4, c, "8101", queue="8101", other=CUST, other_role=1)
+    lg.call(840, "EventDiverted", S4, c, "8101", queue="8101", other=CUST, other_role=1,
           third="7002", third_role=2)
-    lg.ev(840.1, "EventRinging", S4, c, "7002", queue="8101", other=CUST, other_role=1,
+    lg.call(840.1, "EventRinging", S4, c, "7002", queue="8101", other=CUST, other_role=1,
           state=TCS.OK)
-    lg.ev(845, "EventEstablished", S4, c, "7002", queue="8101", other=CUST, other_role=1,
+    lg.call(845, "EventEstablished", S4, c, "7002", queue="8101", other=CUST, other_role=1,
           state=TCS.OK)
-    lg.ev(880, "EventReleased", S4, c, "7002", queue="8101", other=CUST, other_role=1,
+    lg.call(880, "EventReleased", S4, c, "7002", queue="8101", other=CUST, other_role=1,
           state=TCS.OK)
     lg.deleted(880.1, S4, c, "7002")
     # S5: two-step transfer 7001 -> 7002 (consultation call S5C, completed): its EventReleased
     # (Transferred) in S5 is followed by EventPartyChanged, never by EventRinging
     c, cc = conn(15), conn(16)
     answered(lg, 900, S5, c)
-    lg.ev(920, "EventHeld", S5, c, "7001", other=CUST, other_role=1)
+    lg.call(920, "EventHeld", S5, c, "7001", other=CUST, other_role=1)
     lg.created(920.1, S5C, cc, ctype=CallType.CONSULT, attrs=[("AttributeOrigCallUUID", f"'{S5}'")])
-    lg.ev(920.2, "EventDialing", S5C, cc, "7001", other="7002", other_role=2,
+    lg.call(920.2, "EventDialing", S5C, cc, "7001", other="7002", other_role=2,
           ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)])
-    lg.ev(920.5, "EventRinging", S5C, cc, "7002", other="7001", other_role=1,
+    lg.call(920.5, "EventRinging", S5C, cc, "7002", other="7001", other_role=1,
           ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)], state=TCS.OK)
-    lg.ev(925, "EventEstablished", S5C, cc, "7002", other="7001", other_role=1,
+    lg.call(925, "EventEstablished", S5C, cc, "7002", other="7001", other_role=1,
           ctype=CallType.CONSULT, state=TCS.OK)
-    lg.ev(940.1, "EventReleased", S5C, cc, "7001", other="7002", other_role=2,
+    lg.call(940.1, "EventReleased", S5C, cc, "7001", other="7002", other_role=2,
           ctype=CallType.CONSULT, state=TCS.TRANSFERRED)
     sst_release(lg, 940.2, S5, c, "7002")
-    lg.ev(940.3, "EventPartyChanged", S5, c, "7002", other=CUST, other_role=1, third="7001",
+    lg.call(940.3, "EventPartyChanged", S5, c, "7002", other=CUST, other_role=1, third="7001",
           third_role=R.TRANSFERRED_BY, state=TCS.TRANSFERRED,
           attrs=[("AttributePreviousConnID", cc)])
     lg.deleted(940.4, S5C, cc, "7001", ctype=CallType.CONSULT,
                attrs=[("AttributeRefCallUUID", f"'{S5}'")])
-    lg.ev(990, "EventReleased", S5, c, "7002", other=CUST, other_role=1, state=TCS.OK)
+    lg.call(990, "EventReleased", S5, c, "7002", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(990.1, S5, c, CUST)
     # S6: 7001 consults 7002 and cancels (S6C ends), retrieves, then transfers to RP 5001
     # single-step: the earlier consultation does not make it a two-step transfer
     c, cc = conn(17), conn(18)
     answered(lg, 1000, S6, c)
-    lg.ev(1020, "EventHeld", S6, c, "7001", other=CUST, other_role=1)
+    lg.call(1020, "EventHeld", S6, c, "7001", other=CUST, other_role=1)
     lg.created(1020.1, S6C, cc, ctype=CallType.CONSULT, attrs=[("AttributeOrigCallUUID", f"'{S6}'")])
-    lg.ev(1020.2, "EventDialing", S6C, cc, "7001", other="7002", other_role=2,
+    lg.call(1020.2, "EventDialing", S6C, cc, "7001", other="7002", other_role=2,
           ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)])
-    lg.ev(1020.5, "EventRinging", S6C, cc, "7002", other="7001", other_role=1,
+    lg.call(1020.5, "EventRinging", S6C, cc, "7002", other="7001", other_role=1,
           ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)], state=TCS.OK)
-    lg.ev(1025, "EventReleased", S6C, cc, "7001", other="7002", other_role=2,
+    lg.call(1025, "EventReleased", S6C, cc, "7001", other="7002", other_role=2,
           ctype=CallType.CONSULT, state=TCS.OK)
-    lg.ev(1025.1, "EventAbandoned", S6C, cc, "7002", other="7001", other_role=1,
+    lg.call(1025.1, "EventAbandoned", S6C, cc, "7002", other="7001", other_role=1,
           ctype=CallType.CONSULT, state=TCS.OK)
     lg.deleted(1025.2, S6C, cc, "7001", ctype=CallType.CONSULT)
-    lg.ev(1025.3, "EventRetrieved", S6, c, "7001", other=CUST, other_role=1)
+    lg.call(1025.3, "EventRetrieved", S6, c, "7001", other=CUST, other_role=1)
     sst_release(lg, 1040, S6, c, "5001")
-    lg.ev(1040.2, "EventRouteRequest", S6, c, "5001", queue="5001", other=CUST, other_role=1)
+    lg.call(1040.2, "EventRouteRequest", S6, c, "5001", queue="5001", other=CUST, other_role=1)
     lg.deleted(1060, S6, c, CUST)
 
 
@@ -531,11 +489,11 @@ def test_changing_a_flag_and_rematerializing_rewrites_the_past(tmp_path):
 def test_a_call_silent_longer_than_max_call_idle_ends_at_its_last_event(tmp_path):
     lost, later = uuid("IDLE1"), uuid("IDLE2")
     log = (Log()
-           .ev(0, "EventRinging", lost, conn(1), "7001")
-           .ev(5, "EventEstablished", lost, conn(1), "7001")
+           .call(0, "EventRinging", lost, conn(1), "7001")
+           .call(5, "EventEstablished", lost, conn(1), "7001")
            # (its release is not in the logs) … five hours later another call
-           .ev(5 * 3600, "EventRinging", later, conn(2), "7002")
-           .ev(5 * 3600 + 3, "EventReleased", later, conn(2), "7002"))
+           .call(5 * 3600, "EventRinging", later, conn(2), "7002")
+           .call(5 * 3600 + 3, "EventReleased", later, conn(2), "7002"))
     closed, kept = build_all(tmp_path, log, [GccOptions(), GccOptions(max_call_idle=0)])
     call = closed["G_CALL"].filter(pl.col("CALLID") == lost)
     assert call.select("TERMINATED", "ETL_CLOSED_BY").rows() == [(at(5), "idle_timeout")]

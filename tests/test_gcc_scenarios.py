@@ -16,7 +16,6 @@ number base of G_IS_LINK.GSYS_EXT_VCH1.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from unittest.mock import ANY
 
 import polars as pl
@@ -37,7 +36,7 @@ from transforms.dictionary import PartyType as PT
 from transforms.dictionary import ReleasingParty as RP
 from transforms.dictionary import RouteResult, TCallState as TCS, VqResult
 from transforms.gcc.build import build_gcc
-from tests.logtext import event, header, kvlist
+from tests.logtext import CallLog as Log, at, event, stamp
 
 # --------------------------------------------------------------------------------------------
 # configuration: switch SW_NORTH (T-Server TS_NORTH), switch SW_SOUTH (TS_SOUTH)
@@ -68,89 +67,6 @@ CONFIG = {
     "places": [],
 }
 AGENT_ID = {dn: pid for dn, (_code, pid) in AGENTS.items()}
-
-T0 = datetime(2026, 3, 10, 6, 0, 0)      # 07:00:00 local at UTC+1 (header tz_west -3600)
-
-
-def at(seconds: float) -> datetime:
-    """UTC time of the event logged at 07:00:00 local + seconds."""
-    return T0 + timedelta(seconds=seconds)
-
-
-def stamp(seconds: float) -> str:
-    t = datetime(2026, 3, 10, 7, 0, 0) + timedelta(seconds=seconds)
-    return t.strftime("%H:%M:%S.") + f"{t.microsecond // 100:04d}"
-
-
-# --------------------------------------------------------------------------------------------
-# log text
-# --------------------------------------------------------------------------------------------
-
-class Log:
-    """One T-Server's log: events get increasing AttributeEventSequenceNumbers."""
-
-    def __init__(self, app: str = "TS_NORTH", seq: int = 0x100):
-        self.app, self.seq, self.parts = app, seq, []
-
-    def text(self) -> str:
-        name = f"{self.app}.20260310_070000_000.log"
-        return header(app=self.app, name=name) + "".join(self.parts)
-
-    def call(self, t: float, name: str, uuid: str, conn: str, dn: str | None = None, *,
-             role: int | None = 2, queue: str | None = None, other: str | None = None,
-             other_role: int | None = None, third: str | None = None,
-             third_role: int | None = None, state: int | None = None, ctype: int = 2,
-             agent: str | None = None, ref: int | None = None, attrs=(), ud=None, ext=None,
-             reasons=None, kind: str = "distribute_event") -> "Log":
-        self.seq += 1
-        a: list[tuple[str, str]] = [("AttributeCustomerID", "'Resources'")]
-        if dn is not None:
-            a.append(("AttributeThisDN", f"'{dn}'"))
-            if role is not None:
-                a.append(("AttributeThisDNRole", str(role)))
-        if queue is not None:
-            a.append(("AttributeThisQueue", f"'{queue}'"))
-        if other is not None:
-            a.append(("AttributeOtherDN", f"'{other}'"))
-            if other_role is not None:
-                a.append(("AttributeOtherDNRole", str(other_role)))
-        if third is not None:
-            a.append(("AttributeThirdPartyDN", f"'{third}'"))
-            if third_role is not None:
-                a.append(("AttributeThirdPartyDNRole", str(third_role)))
-        if agent is not None:
-            a.append(("AttributeAgentID", f"'{agent}'"))
-        a += [("AttributeConnID", conn), ("AttributeCallUUID", f"'{uuid}'"),
-              ("AttributeCallType", str(ctype))]
-        a += list(attrs)
-        if state is not None:
-            a.append(("AttributeCallState", str(state)))
-        if ref is not None:
-            a.append(("AttributeReferenceID", str(ref)))
-        text = event(stamp(t), name, self.seq, a, kind=kind)
-        for attr, members in (("AttributeUserData", ud), ("AttributeReasons", reasons),
-                              ("AttributeExtensions", ext)):
-            if members is not None:
-                text += "\n".join(kvlist(attr, members)) + "\n"
-        self.parts.append(text)
-        return self
-
-    def created(self, t: float, uuid: str, conn: str, *, ctype: int = 2, attrs=()) -> "Log":
-        return self.call(t, "EventCallCreated", uuid, conn, role=None, ctype=ctype, attrs=attrs,
-                         kind="distribute call/party event")
-
-    def deleted(self, t: float, uuid: str, conn: str, *, ctype: int = 2, attrs=()) -> "Log":
-        return self.call(t, "EventCallDeleted", uuid, conn, role=None, ctype=ctype, attrs=attrs,
-                         kind="distribute call/party event")
-
-    def request(self, t: float, name: str, attrs: list[tuple[str, str]],
-                client: str = "URS_NORTH") -> "Log":
-        when = (datetime(2026, 3, 10, 7, 0, 0) + timedelta(seconds=t)).isoformat(
-            timespec="milliseconds")
-        lines = [f"{when} Trc 04541 {name} received from [21] (0000013f {client} 10.0.1.200:50493)",
-                 f"message {name}"] + [f"\t{k}\t{v}" for k, v in attrs]
-        self.parts.append("\n".join(lines) + "\n")
-        return self
 
 
 def rel(kind: str) -> list[tuple[str, str]]:
