@@ -118,7 +118,7 @@ def r1(lg: Log) -> None:
     lg.call(1, "EventQueued", R1, c, "8101", queue="8101", other=CUST, other_role=1)
     lg.call(5, "EventRinging", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.call(5.1, "EventDiverted", R1, c, "8101", queue="8101", other=CUST, other_role=1,
-          third="7001", third_role=2)
+            third="7001", third_role=2)
     lg.call(8, "EventEstablished", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.call(30, "EventReleased", R1, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(30.1, R1, c, "7001")
@@ -131,16 +131,16 @@ def r2_to_r5(lg: Log) -> None:
     lg.created(100, R2, c, CUST)
     lg.call(101, "EventRouteRequest", R2, c, "5001", queue="5001", other=CUST, other_role=1)
     lg.call(103, "EventRouteUsed", R2, c, "5001", queue="5001", other=CUST, other_role=1,
-          third="8101", third_role=2)
+            third="8101", third_role=2)
     lg.call(103.1, "EventQueued", R2, c, "8101", queue="8101", other=CUST, other_role=1)
     lg.call(106, "EventDiverted", R2, c, "8101", queue="8101", other=CUST, other_role=1,
-          third="7002", third_role=2)
+            third="7002", third_role=2)
     lg.call(106.1, "EventRinging", R2, c, "7002", queue="5001", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.call(110, "EventEstablished", R2, c, "7002", queue="5001", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.call(140, "EventReleased", R2, c, "7002", queue="5001", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.deleted(140.1, R2, c, "7002")
     # R3: RP 5001 + virtual queue 9001 (URS): EventRouteUsed and the VQ's EventDiverted both
     # name 7003; EventRinging carries no ThisQueue
@@ -149,9 +149,9 @@ def r2_to_r5(lg: Log) -> None:
     lg.call(201, "EventRouteRequest", R3, c, "5001", queue="5001", other=CUST, other_role=1)
     lg.call(202, "EventQueued", R3, c, "9001", queue="9001", other=CUST, other_role=1)
     lg.call(210, "EventRouteUsed", R3, c, "5001", queue="5001", other=CUST, other_role=1,
-          third="7003", third_role=2)
+            third="7003", third_role=2)
     lg.call(210, "EventDiverted", R3, c, "9001", queue="9001", other=CUST, other_role=1,
-          third="7003", third_role=2)
+            third="7003", third_role=2)
     lg.call(210.2, "EventRinging", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
     lg.call(215, "EventEstablished", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
     lg.call(240, "EventReleased", R3, c, "7003", other=CUST, other_role=1, state=TCS.OK)
@@ -162,12 +162,12 @@ def r2_to_r5(lg: Log) -> None:
     lg.created(300, R4, c, CUST)
     lg.call(301, "EventQueued", R4, c, "8101", queue="8101", other=CUST, other_role=1)
     lg.call(305, "EventDiverted", R4, c, "8101", queue="8101", other=CUST, other_role=1,
-          third="7001", third_role=2)
+            third="7001", third_role=2)
     lg.call(305.1, "EventRinging", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.call(317, "EventReleased", R4, c, "7001", other=CUST, other_role=1, state=TCS.NO_ANSWER)
     lg.call(317.1, "EventQueued", R4, c, "8101", queue="8101", other=CUST, other_role=1)
     lg.call(320, "EventDiverted", R4, c, "8101", queue="8101", other=CUST, other_role=1,
-          third="7001", third_role=2)
+            third="7001", third_role=2)
     lg.call(320.1, "EventRinging", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.call(325, "EventEstablished", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
     lg.call(350, "EventReleased", R4, c, "7001", other=CUST, other_role=1, state=TCS.OK)
@@ -178,7 +178,7 @@ def r2_to_r5(lg: Log) -> None:
     lg.created(400, R5, c, CUST)
     lg.call(401, "EventRouteRequest", R5, c, "5001", queue="5001", other=CUST, other_role=1)
     lg.call(405, "EventRouteUsed", R5, c, "5001", queue="5001", other=CUST, other_role=1,
-          third=EXT, third_role=2)
+            third=EXT, third_role=2)
     lg.call(405.2, "EventNetworkReached", R5, c, "5001", other=EXT, other_role=2)
     lg.deleted(430, R5, c, CUST)
 
@@ -264,7 +264,7 @@ def answered(lg: Log, t0: float, u: str, c: str) -> Log:
 
 def sst_release(lg: Log, t: float, u: str, c: str, target: str) -> Log:
     return lg.call(t, "EventReleased", u, c, "7001", other=CUST, other_role=1, third=target,
-                 state=TCS.TRANSFERRED, ext=[("ReleasingParty", "'1 Local'")])
+                   state=TCS.TRANSFERRED, ext=[("ReleasingParty", "'1 Local'")])
 
 
 def s1_s2(lg: Log) -> None:
@@ -273,7 +273,7 @@ def s1_s2(lg: Log) -> None:
     answered(lg, 500, S1, c)
     sst_release(lg, 530, S1, c, "7002")
     lg.call(530.2, "EventRinging", S1, c, "7002", other=CUST, other_role=1, third="7001",
-          third_role=R.TRANSFERRED_BY, state=TCS.OK)
+            third_role=R.TRANSFERRED_BY, state=TCS.OK)
     lg.call(535, "EventEstablished", S1, c, "7002", other=CUST, other_role=1, state=TCS.OK)
     lg.call(580, "EventReleased", S1, c, "7002", other=CUST, other_role=1, state=TCS.OK)
     lg.deleted(580.1, S1, c, "7002")
@@ -284,13 +284,13 @@ def s1_s2(lg: Log) -> None:
     sst_release(lg, 630, S2, c, "5001")
     lg.call(630.2, "EventRouteRequest", S2, c, "5001", queue="5001", other=CUST, other_role=1)
     lg.call(640, "EventRouteUsed", S2, c, "5001", queue="5001", other=CUST, other_role=1,
-          third="7003", third_role=2)
+            third="7003", third_role=2)
     lg.call(640.1, "EventRinging", S2, c, "7003", queue="5001", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.call(645, "EventEstablished", S2, c, "7003", queue="5001", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.call(680, "EventReleased", S2, c, "7003", queue="5001", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.deleted(680.1, S2, c, "7003")
 
 
@@ -306,13 +306,13 @@ def s3_to_s6(lg: Log) -> None:
     sst_release(lg, 830, S4, c, "8101")
     lg.call(830.1, "EventQueued", S4, c, "8101", queue="8101", other=CUST, other_role=1)
     lg.call(840, "EventDiverted", S4, c, "8101", queue="8101", other=CUST, other_role=1,
-          third="7002", third_role=2)
+            third="7002", third_role=2)
     lg.call(840.1, "EventRinging", S4, c, "7002", queue="8101", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.call(845, "EventEstablished", S4, c, "7002", queue="8101", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.call(880, "EventReleased", S4, c, "7002", queue="8101", other=CUST, other_role=1,
-          state=TCS.OK)
+            state=TCS.OK)
     lg.deleted(880.1, S4, c, "7002")
     # S5: two-step transfer 7001 -> 7002 (consultation call S5C, completed): its EventReleased
     # (Transferred) in S5 is followed by EventPartyChanged, never by EventRinging
@@ -321,17 +321,17 @@ def s3_to_s6(lg: Log) -> None:
     lg.call(920, "EventHeld", S5, c, "7001", other=CUST, other_role=1)
     lg.created(920.1, S5C, cc, ctype=CallType.CONSULT, attrs=[("AttributeOrigCallUUID", f"'{S5}'")])
     lg.call(920.2, "EventDialing", S5C, cc, "7001", other="7002", other_role=2,
-          ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)])
+            ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)])
     lg.call(920.5, "EventRinging", S5C, cc, "7002", other="7001", other_role=1,
-          ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)], state=TCS.OK)
+            ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)], state=TCS.OK)
     lg.call(925, "EventEstablished", S5C, cc, "7002", other="7001", other_role=1,
-          ctype=CallType.CONSULT, state=TCS.OK)
+            ctype=CallType.CONSULT, state=TCS.OK)
     lg.call(940.1, "EventReleased", S5C, cc, "7001", other="7002", other_role=2,
-          ctype=CallType.CONSULT, state=TCS.TRANSFERRED)
+            ctype=CallType.CONSULT, state=TCS.TRANSFERRED)
     sst_release(lg, 940.2, S5, c, "7002")
     lg.call(940.3, "EventPartyChanged", S5, c, "7002", other=CUST, other_role=1, third="7001",
-          third_role=R.TRANSFERRED_BY, state=TCS.TRANSFERRED,
-          attrs=[("AttributePreviousConnID", cc)])
+            third_role=R.TRANSFERRED_BY, state=TCS.TRANSFERRED,
+            attrs=[("AttributePreviousConnID", cc)])
     lg.deleted(940.4, S5C, cc, "7001", ctype=CallType.CONSULT,
                attrs=[("AttributeRefCallUUID", f"'{S5}'")])
     lg.call(990, "EventReleased", S5, c, "7002", other=CUST, other_role=1, state=TCS.OK)
@@ -343,13 +343,13 @@ def s3_to_s6(lg: Log) -> None:
     lg.call(1020, "EventHeld", S6, c, "7001", other=CUST, other_role=1)
     lg.created(1020.1, S6C, cc, ctype=CallType.CONSULT, attrs=[("AttributeOrigCallUUID", f"'{S6}'")])
     lg.call(1020.2, "EventDialing", S6C, cc, "7001", other="7002", other_role=2,
-          ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)])
+            ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)])
     lg.call(1020.5, "EventRinging", S6C, cc, "7002", other="7001", other_role=1,
-          ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)], state=TCS.OK)
+            ctype=CallType.CONSULT, attrs=[("AttributeTransferConnID", c)], state=TCS.OK)
     lg.call(1025, "EventReleased", S6C, cc, "7001", other="7002", other_role=2,
-          ctype=CallType.CONSULT, state=TCS.OK)
+            ctype=CallType.CONSULT, state=TCS.OK)
     lg.call(1025.1, "EventAbandoned", S6C, cc, "7002", other="7001", other_role=1,
-          ctype=CallType.CONSULT, state=TCS.OK)
+            ctype=CallType.CONSULT, state=TCS.OK)
     lg.deleted(1025.2, S6C, cc, "7001", ctype=CallType.CONSULT)
     lg.call(1025.3, "EventRetrieved", S6, c, "7001", other=CUST, other_role=1)
     sst_release(lg, 1040, S6, c, "5001")
