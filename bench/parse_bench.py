@@ -4,6 +4,8 @@
                                                      # then big single files (>= 0.6 GB and, if
                                                      # the disk allows, >= 2 GB) with workers=1
     .venv/bin/python bench/parse_bench.py --quick    # one simulated bep300 hour, no big file
+    .venv/bin/python bench/parse_bench.py --floor    # also the floor: the same files only read,
+                                                     # split at TABs and written (no parsing)
 
 Inputs are simulated once and cached under `bench/out/` (git-ignored). Each measurement runs in a
 fresh Python process so that its peak RSS figures are its own: `RUSAGE_SELF` is the parent (the
@@ -80,14 +82,50 @@ def affordable_big_bytes(wanted: int, minimum: int) -> int:
     return int(min(wanted, room)) if room >= minimum else 0
 
 
+# -- the floor: what any Polars parser of these files must at least do ------------------------------
+def split_and_write(path: str, out: str) -> tuple[int, int]:
+    """Read one file's lines, cut each at its first three TABs and write the pieces as Parquet,
+    as the parser's workers do (one Polars thread each). No classification, dates, KV nesting,
+    typed columns or ledger: the least work that still turns every line into columns."""
+    import polars as pl
+
+    data = Path(path).read_bytes()
+    lines = pl.read_lines(data).to_series()
+    pieces = pl.select(lines.str.split_exact("\t", 3).struct.unnest())
+    pieces.write_parquet(out, compression="zstd", compression_level=1, statistics=False)
+    return len(data), lines.len()
+
+
+def floor_summary(paths: list[Path], out: Path, workers: int) -> dict:
+    """`split_and_write` over every file, in worker processes set up as the parser's."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from transforms.parse_files import _worker_environment, discover
+
+    files = discover(paths)
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with _worker_environment(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        done = list(pool.map(split_and_write, map(str, files),
+                             [str(out / f"{n:06d}.parquet") for n in range(len(files))]))
+    return {"files": len(files), "bytes": sum(b for b, _ in done),
+            "lines": sum(n for _, n in done), "events": 0, "quarantined_lines": 0,
+            "seconds": time.perf_counter() - started}
+
+
 # -- one measurement (run in a child process) --------------------------------------------------------
-def measure(paths: list[str], workers: int) -> dict:
+def measure(paths: list[str], workers: int, floor: bool = False) -> dict:
     from transforms.parse_files import parse_to_parquet
 
     out = OUT / f"parsed-{os.getpid()}"
     try:
         started = time.perf_counter()
-        summary = parse_to_parquet([Path(p) for p in paths], out, workers=workers)
+        if floor:
+            summary = floor_summary([Path(p) for p in paths], out, workers)
+        else:
+            summary = parse_to_parquet([Path(p) for p in paths], out, workers=workers)
         seconds = time.perf_counter() - started
         output_bytes = sum(f.stat().st_size for f in out.rglob("*.parquet"))
     finally:
@@ -104,9 +142,10 @@ def measure(paths: list[str], workers: int) -> dict:
             "load_before": os.getloadavg()[0]}
 
 
-def run_measurement(paths: list[Path], workers: int) -> dict:
+def run_measurement(paths: list[Path], workers: int, floor: bool = False) -> dict:
     """`measure` in a fresh interpreter: its RSS figures are not inflated by earlier runs."""
-    cmd = [sys.executable, __file__, "--measure", str(workers), *map(str, paths)]
+    cmd = [sys.executable, __file__, "--measure", f"{workers}{'f' if floor else ''}",
+           *map(str, paths)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -126,6 +165,22 @@ def report(label: str, r: dict) -> None:
           f"load average before the run {r['load_before']:.2f}", flush=True)
 
 
+TARGET_MB_S = 150  # issue 2, on a 2-core machine
+
+
+def mb_per_cpu_second(r: dict) -> float:
+    return r["bytes"] / MB / (r["cpu_parent"] + r["cpu_workers"])
+
+
+def compare_to_floor(parsed: dict, floor: dict) -> None:
+    """How much more CPU per MB the parser spends than the floor, and how much more the target
+    would allow on this machine (the target's CPU budget is 2 cores' worth, used fully)."""
+    cost = mb_per_cpu_second(floor) / mb_per_cpu_second(parsed)
+    allowed = mb_per_cpu_second(floor) / (TARGET_MB_S / 2)
+    print(f"  the parser spends {cost:.1f}x the floor's CPU per MB; {TARGET_MB_S} MB/s on 2 cores "
+          f"allows at most {allowed:.1f}x on this machine", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one simulated hour, no big file")
@@ -133,18 +188,27 @@ def main() -> None:
                     help="worker counts to measure (default: cores, then 1)")
     ap.add_argument("--big-gb", type=float, default=2.0,
                     help="size of the larger single big file (0 = no big files)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure the floor (read, split at TABs, write; no parsing)")
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:  # child process: one measurement, JSON on the last line
-        print(json.dumps(measure(args.measure[1:], int(args.measure[0]))))
+        workers = args.measure[0]
+        print(json.dumps(measure(args.measure[1:], int(workers.rstrip("f")),
+                                 floor=workers.endswith("f"))))
         return
 
     OUT.mkdir(parents=True, exist_ok=True)
     logs = simulated_logs("bep300-hour" if args.quick else "bep300-day", HOUR if args.quick else DAY)
     cores = os.cpu_count() or 1
     for workers in args.workers or sorted({cores, 1}, reverse=True):
-        report(f"parse {logs} with workers={workers} (cores={cores})",
-               run_measurement([logs], workers))
+        parsed = run_measurement([logs], workers)
+        report(f"parse {logs} with workers={workers} (cores={cores})", parsed)
+        if args.floor:
+            floor = run_measurement([logs], workers, floor=True)
+            report(f"floor (read, split at TABs, write; no parsing) of {logs} with "
+                   f"workers={workers}", floor)
+            compare_to_floor(parsed, floor)
 
     if args.quick or args.big_gb <= 0:
         return

@@ -70,52 +70,54 @@ def classify_top(top: pl.DataFrame, check_binary: bool = True) -> pl.DataFrame:
     from [n] (a b c)`, `message X`) are read in one query by literal tests and fixed positions;
     capturing regexes run afterwards on the few lines of other shapes only (`_patch`).
     """
-    frame = _usual_fields(top.lazy(), check_binary).collect()
+    frame = _usual_fields(top, check_binary)
     frame = _patch_unusual_stamps(frame)
     frame = _with_std_fields(frame)
     frame = _patch_unusual_requests(frame)
     return frame.lazy().select(*top.columns, *_kinds()).cast(RESULT_SCHEMA).collect()
 
 
-def _usual_fields(top: pl.LazyFrame, check_binary: bool) -> pl.LazyFrame:
-    """Date and time parsers read a column that is null on the lines they do not apply to, so
-    each parses only its own lines; shared fields (`_stamp`, `_rest`) are computed once."""
+def _usual_fields(top: pl.DataFrame, check_binary: bool) -> pl.DataFrame:
+    """Each line shape's fields are computed on the lines of that shape only (`_patch`): a
+    string parser inside when/then costs as much on the rows it leaves null as on the others."""
     line = pl.col("line")
-    at = pl.col("_at")
-    at_pos = pl.col("_at_pos")
-    iso = pl.col("_iso")
+    frame = top.with_columns(_at=~pl.col("is_header") & line.str.starts_with("@"),
+                             _message=line.str.starts_with("message "))
+    at, not_at = frame["_at"], ~frame["_at"]
+    frame = _patch(
+        frame, at,
+        _at_pos=line.str.find(": message ", literal=True),
+        _bsync=line.str.contains("[BSYNC]", literal=True),
+        _to_client=line.str.contains("send_to_client", literal=True),
+        _at_tod=_time_of_day(line.str.slice(1, 13)),
+    )
+    frame = _patch(frame, at, message=line.str.slice(pl.col("_at_pos") + 10).str.strip_chars_end())
+    frame = _patch(
+        frame, not_at,
+        _iso=line.str.contains(ISO_FIXED),
+        _iso_any=line.str.contains(ISO_ANY),
+        _time=line.str.contains(TIME_FIXED),
+        _client_like=(line.str.contains("request to ", literal=True)
+                      | line.str.contains("received from ", literal=True)),
+    )
+    flags = ["_at_pos", "_bsync", "_to_client", "_iso", "_iso_any", "_time", "_client_like"]
+    frame = frame.with_columns(pl.col(flags[1:]).fill_null(False))
+    iso = frame["_iso"]
+    frame = _patch(frame, iso, _stamp=line.str.slice(0, 23).str.replace("T", " ", literal=True)
+                   .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False),
+                   _rest=line.str.slice(24))
     rest = pl.col("_rest")
-    only = lambda condition, text: pl.when(condition).then(text)  # noqa: E731
-    message_text = only(line.str.starts_with("message "), line).str.slice(8).str.strip_chars_end()
-    return (
-        top.with_columns(_at=~pl.col("is_header") & line.str.starts_with("@"))
-        .with_columns(
-            _at_pos=only(at, line).str.find(": message ", literal=True),
-            _iso=~at & line.str.contains(ISO_FIXED),
-            _iso_any=~at & line.str.contains(ISO_ANY),
-            _time=~at & line.str.contains(TIME_FIXED),
-        )
-        .with_columns(
-            _stamp=only(iso, line).str.slice(0, 23).str.replace("T", " ", literal=True)
-            .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False),
-            _rest=only(iso, line).str.slice(24),
-            message=only(at, line).str.slice(at_pos + 10).str.strip_chars_end(),
-            _bsync=at & line.str.contains("[BSYNC]", literal=True),
-            _to_client=only(at, line).str.contains("send_to_client", literal=True),
-            _at_tod=_time_of_day(only(at, line).str.slice(1, 13)),
-            _time_tod=_time_of_day(only(pl.col("_time"), line).str.slice(0, 12)),
-            message_line=only(message_text.str.contains(r"^\w+$"), message_text),
-            _client_like=~at & (line.str.contains("request to ", literal=True)
-                                | line.str.contains("received from ", literal=True)),
-            _binary=line.str.contains(CONTROL_CHARS) if check_binary else pl.lit(False),
-        )
-        .with_columns(
-            tod_us=pl.when(at).then(pl.col("_at_tod"))
-            .when(iso).then(pl.col("_stamp").dt.time().cast(pl.Int64) // 1000)
-            .when(pl.col("_time")).then(pl.col("_time_tod")),
-            day=only(iso, pl.col("_stamp").dt.date().cast(pl.Int32)),
-            std_id=only(rest.str.contains(STD_FAST), rest.str.slice(4, 5)),
-        )
+    frame = _patch(frame, iso, day=pl.col("_stamp").dt.date().cast(pl.Int32),
+                   _iso_tod=pl.col("_stamp").dt.time().cast(pl.Int64) // 1000,
+                   std_id=pl.when(rest.str.contains(STD_FAST)).then(rest.str.slice(4, 5)))
+    frame = _patch(frame, frame["_time"], _time_tod=_time_of_day(line.str.slice(0, 12)))
+    message_text = line.str.slice(8).str.strip_chars_end()
+    frame = _patch(frame, frame["_message"],
+                   message_line=pl.when(message_text.str.contains(r"^\w+$")).then(message_text))
+    return frame.with_columns(
+        tod_us=pl.when("_at").then("_at_tod").when("_iso").then("_iso_tod")
+        .when("_time").then("_time_tod"),
+        _binary=line.str.contains(CONTROL_CHARS) if check_binary else pl.lit(False),
     )
 
 
