@@ -29,7 +29,7 @@ test: setup
 
 ## Benchmarks (print numbers; never asserted). Each simulates what it needs under bench/out.
 bench: setup
-	$(BIN)/python bench/parse_bench.py
+	$(BIN)/python bench/parse_bench.py --floor
 	$(BIN)/python bench/truth_bench.py
 	$(BIN)/python bench/e2e_bench.py
 	$(BIN)/python bench/dss_bench.py
