@@ -98,16 +98,12 @@ def split_and_write(path: str, out: str) -> tuple[int, int]:
 
 def floor_summary(paths: list[Path], out: Path, workers: int) -> dict:
     """`split_and_write` over every file, in worker processes set up as the parser's."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from transforms.parse_files import _worker_environment, discover
+    from transforms.parse_files import discover, worker_pool
 
     files = discover(paths)
     out.mkdir(parents=True)
     started = time.perf_counter()
-    ctx = multiprocessing.get_context("spawn")
-    with _worker_environment(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with worker_pool(workers) as pool:
         done = list(pool.map(split_and_write, map(str, files),
                              [str(out / f"{n:06d}.parquet") for n in range(len(files))]))
     return {"files": len(files), "bytes": sum(b for b, _ in done),
@@ -144,7 +140,7 @@ def measure(paths: list[str], workers: int, floor: bool = False) -> dict:
 
 def run_measurement(paths: list[Path], workers: int, floor: bool = False) -> dict:
     """`measure` in a fresh interpreter: its RSS figures are not inflated by earlier runs."""
-    cmd = [sys.executable, __file__, "--measure", f"{workers}{'f' if floor else ''}",
+    cmd = [sys.executable, __file__, *(["--floor"] if floor else []), "--measure", str(workers),
            *map(str, paths)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -193,9 +189,7 @@ def main() -> None:
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:  # child process: one measurement, JSON on the last line
-        workers = args.measure[0]
-        print(json.dumps(measure(args.measure[1:], int(workers.rstrip("f")),
-                                 floor=workers.endswith("f"))))
+        print(json.dumps(measure(args.measure[1:], int(args.measure[0]), floor=args.floor)))
         return
 
     OUT.mkdir(parents=True, exist_ok=True)

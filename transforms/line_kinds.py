@@ -67,8 +67,9 @@ def classify_top(top: pl.DataFrame, check_binary: bool = True) -> pl.DataFrame:
     (columns `i`, `line`, `is_header`, in file order).
 
     The usual shapes (`@HH:MM:SS.ffff ... message X`, ISO 8601 + `Trc 04541 RequestX received
-    from [n] (a b c)`, `message X`) are read in one query by literal tests and fixed positions;
-    capturing regexes run afterwards on the few lines of other shapes only (`_patch`).
+    from [n] (a b c)`, `message X`) are read by literal tests and fixed positions, each on the
+    lines of its shape; capturing regexes run afterwards on the few lines of other shapes only
+    (`_patch`).
     """
     frame = _usual_fields(top, check_binary)
     frame = _patch_unusual_stamps(frame)
@@ -100,8 +101,8 @@ def _usual_fields(top: pl.DataFrame, check_binary: bool) -> pl.DataFrame:
         _client_like=(line.str.contains("request to ", literal=True)
                       | line.str.contains("received from ", literal=True)),
     )
-    flags = ["_at_pos", "_bsync", "_to_client", "_iso", "_iso_any", "_time", "_client_like"]
-    frame = frame.with_columns(pl.col(flags[1:]).fill_null(False))
+    frame = frame.with_columns(pl.col("_bsync", "_to_client", "_iso", "_iso_any", "_time",
+                                      "_client_like").fill_null(False))
     iso = frame["_iso"]
     frame = _patch(frame, iso, _stamp=line.str.slice(0, 23).str.replace("T", " ", literal=True)
                    .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False),

@@ -138,9 +138,7 @@ def run_jobs(jobs: list[SegmentJob], destination: Callable[[SegmentJob], tuple[P
             if progress:
                 progress(f"parsed {n}/{len(jobs)} files ({job.path.name})")
         return
-    # spawn, not fork: Polars' thread pool does not survive a fork.
-    ctx = multiprocessing.get_context("spawn")
-    with _worker_environment(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with worker_pool(workers) as pool:
         futures = {}
         for job in _largest_first(jobs):
             directory, prefix = destination(job)
@@ -168,6 +166,15 @@ def _largest_first(jobs: list[SegmentJob]) -> list[SegmentJob]:
 # chunk after chunk, so it then pays page faults for them again and again (about a tenth of its
 # time). Keeping freed pages bounds the worker's memory by its largest chunk, as before.
 WORKER_MALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes set up for parsing (spawned, with `_worker_environment`)."""
+    # spawn, not fork: Polars' thread pool does not survive a fork.
+    ctx = multiprocessing.get_context("spawn")
+    with _worker_environment(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield pool
 
 
 @contextlib.contextmanager
