@@ -66,6 +66,14 @@ def stamp(seconds: float) -> str:
     return t.strftime("%H:%M:%S.") + f"{t.microsecond // 100:04d}"
 
 
+def _dn_with_role(attrs: list[tuple[str, str]], name: str, dn: str | None, role: int | None) -> None:
+    """`name` (a DN attribute) and `<name>Role` after it, each when given; no role without a DN."""
+    if dn is not None:
+        attrs.append((name, f"'{dn}'"))
+        if role is not None:
+            attrs.append((f"{name}Role", str(role)))
+
+
 class CallLog:
     """One T-Server's log of call events: events get increasing AttributeEventSequenceNumbers;
     `customer` is the AttributeCustomerID every call event carries (None: none)."""
@@ -87,20 +95,11 @@ class CallLog:
         a: list[tuple[str, str]] = []
         if self.customer is not None:
             a.append(("AttributeCustomerID", f"'{self.customer}'"))
-        if dn is not None:
-            a.append(("AttributeThisDN", f"'{dn}'"))
-            if role is not None:
-                a.append(("AttributeThisDNRole", str(role)))
+        _dn_with_role(a, "AttributeThisDN", dn, role)
         if queue is not None:
             a.append(("AttributeThisQueue", f"'{queue}'"))
-        if other is not None:
-            a.append(("AttributeOtherDN", f"'{other}'"))
-            if other_role is not None:
-                a.append(("AttributeOtherDNRole", str(other_role)))
-        if third is not None:
-            a.append(("AttributeThirdPartyDN", f"'{third}'"))
-            if third_role is not None:
-                a.append(("AttributeThirdPartyDNRole", str(third_role)))
+        _dn_with_role(a, "AttributeOtherDN", other, other_role)
+        _dn_with_role(a, "AttributeThirdPartyDN", third, third_role)
         if agent is not None:
             a.append(("AttributeAgentID", f"'{agent}'"))
         a += [("AttributeConnID", conn), ("AttributeCallUUID", f"'{uuid}'"),
