@@ -1,7 +1,7 @@
 """High availability: data source sessions of every replica, the hourly coverage ledger, and the
-reconciliation that takes each entity from one replica (docs/architecture.md "High
-availability"). The role assets of every replica feed `ha/reconciled`; the IDB is written from
-it."""
+reconciliation that merges the replicas' events into one stream per switch: the first replica's
+events, and the next replica's where the first has a gap (docs/architecture.md "High
+availability"). The role assets read that reconciled stream; the IDB is written from them."""
 
 
 from pathlib import Path

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_SERVER = os.environ.get("ICON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+PG_SERVER = os.environ.get("ICON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
 def simulate(out: Path, hours: float, replicas: int) -> None:

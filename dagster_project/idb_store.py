@@ -5,7 +5,8 @@ A partition write replaces whole entities inside one transaction:
   1. rows this partition wrote before and no longer produces are removed (`ETL_PARTITION = p`);
   2. entities already written by a *later* partition are left alone (a re-run of an old hour
      must not roll back what a later hour completed);
-  3. every other entity of the batch is deleted and inserted again.
+  3. every other entity of the batch is made to hold exactly the batch's rows: rows whose id and
+     content hash (ETL_HASH) are already there stay, the others are deleted or inserted.
 Re-materializing any partition therefore never duplicates or loses rows, and a crash rolls the
 whole partition back. Strings are stored whole (TEXT); values longer than the IDB's declared
 length are counted and reported, never cut.

@@ -1,7 +1,7 @@
 """Run the asset graph in-process over a range of hours (used by `icon-etl demo` and `load`).
 
 Unpartitioned assets (the segment registries) run first; partitioned ones then run as ranged
-single runs of at most a day each, in time order, against a real Dagster instance so that the
+single runs of at most `HOURS_PER_RUN` hours each (30 days), in time order, against a real Dagster instance so that the
 runs show up in the UI.
 """
 

@@ -399,7 +399,3 @@ def rules_for(name: str) -> TableRules:
         column, event_column, role = COVERAGE[name]
         rules.append(CoversEvents(name, COMPLETENESS, column, event_column, role))
     return TableRules(table, tuple(rules))
-
-
-def all_rules(names: list[str] | None = None) -> dict[str, TableRules]:
-    return {n: rules_for(n) for n in (names or list(TABLES))}

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-SAMPLES = "/work/shared/samples"
-
-
 def header(app: str = "TS_TEST", local: str = "2026-03-10T07:00:00.000", tz_west: int = -3600,
            ordinal: int = 1, name: str = "TS_TEST.20260310_070000_000.log") -> str:
     local_dt = datetime.fromisoformat(local)

@@ -18,7 +18,6 @@ from dagster_project.jobs import hourly_job, main_job, register_job
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
 from simulator import simulate
-from tests.conftest import fresh_database
 from tests.graph import graph, graph_assets
 from transforms.idb_schema import table
 
@@ -122,15 +121,15 @@ def test_a_backfill_of_many_hours_is_one_run(sim, tmp_path):
             assert node.backfill_policy == dg.BackfillPolicy.single_run(), key.to_user_string()
 
 
-def test_dagster_instance_on_postgres(sim, tmp_path):
+def test_dagster_instance_on_postgres(sim, tmp_path, pg_server):
     """docs/dagster.yaml.postgres: runs, events and schedules in PostgreSQL."""
-    with fresh_database("icon_instance") as name:
+    with pg_server.database("icon_instance") as name:
         template = (Path(__file__).resolve().parents[1] / "docs" / "dagster.yaml.postgres").read_text()
         home = tmp_path / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text(
             template.replace("${ICON_DAGSTER_PG_URL}",
-                             f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"))
+                             pg_server.url(name, driver="psycopg2")))
         instance = dg.DagsterInstance.from_config(str(home))
         try:
             defs = definitions(sim / "logs", sim / "config.json", tmp_path)

@@ -29,7 +29,6 @@ import pytest
 
 from tests.graph import simulate_with_examples
 from tests import badinput as bi
-from tests.conftest import PG_SERVER
 from transforms.idb_schema import TABLES
 
 ROLE_TABLES = {role: [n for n, t in TABLES.items() if t.role == role] for role in ("gcc", "gls", "gud")}
@@ -195,7 +194,8 @@ def assert_one_clear_line(result: bi.CliResult, *needles: str) -> None:
 
 # -- the database cannot be reached -----------------------------------------------------------
 
-def test_an_unreachable_or_missing_database_stops_cleanly_and_the_retry_works(tmp_path, pg_url):
+def test_an_unreachable_or_missing_database_stops_cleanly_and_the_retry_works(tmp_path, pg_url,
+                                                                              pg_server):
     logs, home = two_calls(tmp_path), tmp_path / "home"
     password = "Secret-PW-4711"
     wrong_port = f"postgresql+psycopg://postgres:{password}@127.0.0.1:1/icon_idb"
@@ -207,7 +207,7 @@ def test_an_unreachable_or_missing_database_stops_cleanly_and_the_retry_works(tm
     assert not (home / "data").exists()
 
     missing = f"icon_missing_{uuid.uuid4().hex[:8]}"
-    result = bi.run_cli(["load", "--logs", logs, "--idb", f"{PG_SERVER}/{missing}"], home)
+    result = bi.run_cli(["load", "--logs", logs, "--idb", pg_server.url(missing)], home)
     assert_one_clear_line(result, f'database "{missing}" does not exist')
     assert not (home / "data").exists()
 

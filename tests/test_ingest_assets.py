@@ -10,9 +10,9 @@ import polars as pl
 
 from assets.ingest import build_ingest_assets, parsed_key, segments_key
 from dagster_project.resources import IconConfig, LogStorage
-from tests.logtext import SAMPLES, call_event, header
+from tests.logtext import call_event, header
 
-SYNTHETIC = Path(SAMPLES) / "synthetic" / "TS_EXAMPLE.20260310_070000_000.log"
+SYNTHETIC = "synthetic/TS_EXAMPLE.20260310_070000_000.log"   # under the shared samples
 
 
 def storage(tmp_path: Path) -> LogStorage:
@@ -27,10 +27,10 @@ def materialize(tmp_path: Path, instance, partition_key: str | None = None, **kw
                           instance=instance, **kw)
 
 
-def test_segments_register_then_hours_slice_events(tmp_path):
+def test_segments_register_then_hours_slice_events(tmp_path, samples):
     logs = tmp_path / "logs"
     logs.mkdir()
-    shutil.copy(SYNTHETIC, logs)
+    shutil.copy(samples / SYNTHETIC, logs)
     with dg.instance_for_test() as instance:
         first = materialize(tmp_path, instance)
         assert first.success
@@ -56,13 +56,13 @@ def test_segments_register_then_hours_slice_events(tmp_path):
         assert pl.read_parquet(part / "events.parquet").equals(events)
 
 
-def test_new_changed_and_duplicate_segments_are_noticed(tmp_path):
+def test_new_changed_and_duplicate_segments_are_noticed(tmp_path, samples):
     logs = tmp_path / "logs"
     logs.mkdir()
-    shutil.copy(SYNTHETIC, logs)
+    shutil.copy(samples / SYNTHETIC, logs)
     with dg.instance_for_test() as instance:
         materialize(tmp_path, instance)
-        shutil.copy(SYNTHETIC, logs / "copy-of-segment.log")
+        shutil.copy(samples / SYNTHETIC, logs / "copy-of-segment.log")
         extra = header(app="TS_OTHER", local="2026-03-10T07:30:00.000") + \
             call_event("07:31:00.0000", "EventRinging", 1, "7100")
         (logs / "TS_OTHER.20260310_073000_000.log").write_text(extra)

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.logtext import SAMPLES, call_event, event, header, kvlist
+from tests.logtext import call_event, event, header, kvlist
 from transforms.parse import ParseOptions
 from transforms.parse_files import parse_to_parquet
 
@@ -63,8 +63,8 @@ SIMPLE_LOG = header() + "2026-03-10T07:00:00.001 Std 04106 Log Messages file loa
                extra=kvlist("AttributeExtensions", [("ReleasingParty", "2")]))
 
 
-def test_real_samples_parse_without_error_and_every_line_is_accounted(tmp_path):
-    files = sorted(p for p in Path(SAMPLES).rglob("*") if p.is_file() and p.name != "README.md")
+def test_real_samples_parse_without_error_and_every_line_is_accounted(tmp_path, samples):
+    files = sorted(p for p in samples.rglob("*") if p.is_file() and p.name != "README.md")
     out = tmp_path / "out"
     summary = parse_to_parquet(files, out, workers=1)
     parsed = Parsed(out)
@@ -79,8 +79,8 @@ def test_real_samples_parse_without_error_and_every_line_is_accounted(tmp_path):
     assert sip["n_header"] == 12 + 1 and sip["n_std_event"] == 32 and sip["events"] == 0
 
 
-def test_space_indented_copy_reads_like_the_tab_indented_original(tmp_path):
-    tab = (Path(SAMPLES) / "real" /
+def test_space_indented_copy_reads_like_the_tab_indented_original(tmp_path, samples):
+    tab = (samples / "real" /
            "urs-tlib-RequestUpdateUserData_tab-indented__github-paulharanjames-Blog.txt").read_text()
     spaced = tab.replace("\t", "    ")
     _, parsed = parse(tmp_path, {"tab.txt": tab, "spaced.txt": spaced})

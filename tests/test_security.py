@@ -28,7 +28,6 @@ import sqlalchemy as sa
 
 from dagster_project.idb_store import IdbStore, redact_url
 from tests import badinput as bi
-from tests.conftest import PG_SERVER, fresh_database
 
 SPEC = """<adata-spec xmlns="http://www.genesyslab.com/standards/icon/ed1">
   <secure><key name="CustomerPIN" source="userdata" history="all"/></secure>
@@ -72,9 +71,9 @@ def secured_log() -> str:
 
 
 @pytest.fixture(scope="module")
-def pg_module_url():
-    with fresh_database("icon_sec") as name:
-        yield f"{PG_SERVER}/{name}"
+def pg_module_url(pg_server):
+    with pg_server.database("icon_sec") as name:
+        yield pg_server.url(name)
 
 
 def write_setup(root: Path) -> Path:

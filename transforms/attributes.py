@@ -18,7 +18,6 @@ import polars as pl
 
 MAX_DEPTH = 8
 ATTRIBUTE_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
-KV_LIST_HEADER = r"^\[(\d+)\]\s+([0-9a-fA-F]{2})\s+([0-9a-fA-F]{2})\s+([0-9a-fA-F]{2})\s+([0-9a-fA-F]{2})"
 # 'key'(list) value | 'key'\tvalue | key value   (the key may contain spaces and quotes)
 KV_MEMBER = r"^(?:'(.*?)'|([^\s'(][^\s(]*))(\(list\))?(?:[\t ]+(.*))?$"
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import polars as pl
 
 # @HH:MM:SS.ffff [0] 8.1.101.25 distribute_event: message EventReleased
-AT_FIXED = r"^@\d{2}:\d{2}:\d{2}\.\d{4}\s"
 AT_ANY = r"^@(\d{1,2}):(\d{2}):(\d{2})[.,](\d{1,6})\s"
 # 2026-02-02T13:54:59.852 Trc 04112 The Log Output ...
 ISO_FIXED = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}[.,]\d{3}(\s|$)"
@@ -24,7 +23,6 @@ REQUEST_RECEIVED = r"^(\w+) received from \[(\d+)\]\s*(?:\(\S+\s+(\S+)(?:\s+(\S+
 # The usual shape of the above, `RequestX received from [12] (0000000c WDE_agent010 host:port)`:
 # name and client are then the 1st and 6th space-separated words (what the regex captures).
 REQUEST_USUAL = r"^\w+ received from \[\d+\] \([^\s()]+ [^\s()]+ [^\s()]+\)"
-MESSAGE_LINE = r"^message (\w+)\s*$"
 CLIENT_SIDE = r"(?:request to|received from) (\S+)(?:.*?)\smessage (\w+)\s*$"
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
@@ -34,8 +32,6 @@ KIND_TLIB_MESSAGE = "tlib_message"  # `message X` line completing a request / ba
 KIND_STD = "std_event"
 KIND_TEXT = "other"
 KIND_BINARY = "binary"
-
-DIRECTIONS = ["event", "reply", "request", "bsync", "client"]
 
 
 def _int(expr: pl.Expr) -> pl.Expr:

@@ -38,11 +38,6 @@ class LineChunk:
     has_control_chars: bool = False
 
 
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == GZIP_MAGIC
-
-
 def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
     """Yield (bytes, error, is_last) blocks of the decompressed content; the last block (possibly
     empty) has `is_last` set.

@@ -155,8 +155,6 @@ class _State:
 
 
 RAW_COLUMNS = ["line", "line_no", "file_id", "recoded", "is_header"]
-RAW_SCHEMA = {"line": pl.String, "line_no": pl.UInt32, "file_id": pl.UInt32,
-              "recoded": pl.Boolean, "is_header": pl.Boolean}
 
 
 def empty(schema: dict) -> pl.DataFrame:
