@@ -15,10 +15,10 @@ from assets.ingest import _preview, parsed_key, segments_key
 from dagster_project.partitions import HOURLY
 from dagster_project.progress import report
 from dagster_project.resources import IconConfig, LogStorage
-from transforms import dss
-from transforms.carry import Window, with_sources
-from transforms.dss import ReplicaClock
-from transforms.reconcile import merge_hour, renumber
+from transforms.ha import dss
+from transforms.roles.carry import Window, with_sources
+from transforms.ha.dss import ReplicaClock
+from transforms.ha.reconcile import merge_hour, renumber
 
 HA_GROUP = "ha_reconciliation"
 DSS_KEY = dg.AssetKey(["ha", "data_source_sessions"])

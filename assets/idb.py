@@ -12,12 +12,13 @@ from assets.roles import read_staged, role_key
 from dagster_project.partitions import HOURLY
 from dagster_project.progress import report
 from dagster_project.resources import IconConfig, Idb, LogStorage
-from transforms import dictionary, dss
-from transforms.gcc.build import GCC_TABLES
-from transforms.gls.build import GLS_TABLES
-from transforms.gud.build import GUD_TABLES
-from transforms.idb_schema import DSS_TABLES, table
-from transforms.timecodes import timecode_frame
+from transforms.idb import dictionary
+from transforms.ha import dss
+from transforms.roles.gcc.build import GCC_TABLES
+from transforms.roles.gls.build import GLS_TABLES
+from transforms.roles.gud.build import GUD_TABLES
+from transforms.idb.schema import DSS_TABLES, table
+from transforms.idb.timecodes import timecode_frame
 
 IDB_GROUP = "idb"
 ROLE_TABLES = {"gcc": GCC_TABLES, "gls": GLS_TABLES, "gud": GUD_TABLES}

@@ -117,8 +117,8 @@ def write_partition(logs: LogStorage, replica: str, key: str,
 
 
 def empty_partition_frame(name: str) -> pl.DataFrame:
-    from transforms.event_columns import EVENT_SCHEMA
-    from transforms.parse import KVPAIR_SCHEMA, STD_SCHEMA
+    from transforms.parsing.event_columns import EVENT_SCHEMA
+    from transforms.parsing.parse import KVPAIR_SCHEMA, STD_SCHEMA
 
     schema = {"events": {**EVENT_SCHEMA, "app": pl.String}, "kvpairs": KVPAIR_SCHEMA,
               "std_events": STD_SCHEMA}[name]

@@ -15,10 +15,10 @@ from assets.ingest import _preview
 from dagster_project.partitions import HOURLY
 from dagster_project.progress import report
 from dagster_project.resources import IconConfig, LogStorage
-from transforms.carry import Window, carry_out
-from transforms.gcc.build import build_gcc
-from transforms.gls.build import PARTY_LOOKUP, build_gls, gls_kvpairs
-from transforms.gud.build import build_gud
+from transforms.roles.carry import Window, carry_out
+from transforms.roles.gcc.build import build_gcc
+from transforms.roles.gls.build import PARTY_LOOKUP, build_gls, gls_kvpairs
+from transforms.roles.gud.build import build_gud
 
 ROLE_GROUP = "idb_by_role"
 

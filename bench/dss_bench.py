@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.parse_bench import DAY, simulated_logs  # noqa: E402
 from transforms import dss  # noqa: E402
-from transforms.config_snapshot import load_snapshot  # noqa: E402
-from transforms.segments import SegmentStore  # noqa: E402
+from transforms.config.snapshot import load_snapshot  # noqa: E402
+from transforms.segments.store import SegmentStore  # noqa: E402
 
 MB = 1_000_000
 

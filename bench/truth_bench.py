@@ -24,12 +24,12 @@ sys.path.insert(0, str(ROOT))
 from simulator import simulate  # noqa: E402
 from simulator.compare import (compare_agents, compare_calls, compare_user_data,  # noqa: E402
                                load_truth_calls, load_window)
-from transforms.config_snapshot import load_snapshot  # noqa: E402
-from transforms.gcc.build import build_gcc  # noqa: E402
-from transforms.gls.build import PARTY_LOOKUP, build_gls  # noqa: E402
-from transforms.gud.build import build_gud  # noqa: E402
-from transforms.gud.spec import spec_from_options  # noqa: E402
-from transforms.options import load_options  # noqa: E402
+from transforms.config.snapshot import load_snapshot  # noqa: E402
+from transforms.roles.gcc.build import build_gcc  # noqa: E402
+from transforms.roles.gls.build import PARTY_LOOKUP, build_gls  # noqa: E402
+from transforms.roles.gud.build import build_gud  # noqa: E402
+from transforms.config.adata_spec import spec_from_options  # noqa: E402
+from transforms.config.options import load_options  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 

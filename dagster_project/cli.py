@@ -45,8 +45,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from transforms.parse import ParseOptions
-    from transforms.parse_files import parse_to_parquet
+    from transforms.parsing.parse import ParseOptions
+    from transforms.parsing.parse_files import parse_to_parquet
 
     options = ParseOptions(chunk_bytes=args.chunk_mb * 1024 * 1024,
                            redact_keys=frozenset(args.redact or []))
@@ -101,9 +101,9 @@ def _check_setup() -> None:
     naming the file, the option and the allowed values: nothing falls back silently), then the
     IDB and the data folder (exit 3)."""
     from dagster_project import settings
-    from transforms.config_snapshot import ConfigError, load_snapshot
-    from transforms.gud.spec import spec_from_options
-    from transforms.options import load_options
+    from transforms.config.snapshot import ConfigError, load_snapshot
+    from transforms.config.adata_spec import spec_from_options
+    from transforms.config.options import load_options
 
     root = settings.log_dir()
     if not root.is_dir():
@@ -140,7 +140,7 @@ def _check_idb(url: str) -> None:
     """The IDB answers and its tables can be created (the password is never printed)."""
     import sqlalchemy as sa
 
-    from dagster_project.idb_store import IdbStore, redact_url
+    from transforms.idb.store import IdbStore, redact_url
 
     try:
         parsed = sa.engine.make_url(url)
@@ -284,11 +284,11 @@ def _report_input_problems(defs) -> None:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from dagster_project import settings
-    from dagster_project.explain import ExplainError, explain
+    from transforms.idb.explain import ExplainError, explain
 
     import sqlalchemy as sa
 
-    from dagster_project.idb_store import IdbError, describe_db_error, redact_url
+    from transforms.idb.store import IdbError, describe_db_error, redact_url
 
     url = args.idb or settings.idb_url()
     try:
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001  (an environment problem: one line, no traceback)
-        from dagster_project.idb_store import IdbError
+        from transforms.idb.store import IdbError
 
         if not isinstance(exc, (IdbError, EnvironmentProblem, OSError)):
             raise

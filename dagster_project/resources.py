@@ -8,13 +8,13 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project import settings
-from dagster_project.idb_store import IdbStore
-from transforms.config_snapshot import ConfigSnapshot, load_snapshot
-from transforms.gcc.build import GccOptions
-from transforms.gud.spec import AdataSpec, spec_from_options
-from transforms.options import IconOptions, load_options
-from transforms.parse import ParseOptions
-from transforms.segments import SegmentStore
+from transforms.idb.store import IdbStore
+from transforms.config.snapshot import ConfigSnapshot, load_snapshot
+from transforms.roles.gcc.build import GccOptions
+from transforms.config.adata_spec import AdataSpec, spec_from_options
+from transforms.config.options import IconOptions, load_options
+from transforms.parsing.parse import ParseOptions
+from transforms.segments.store import SegmentStore
 
 
 class LogStorage(dg.ConfigurableResource):

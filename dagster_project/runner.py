@@ -119,8 +119,8 @@ def _first_error(result) -> str:
 
 def idb_summary(defs: dg.Definitions) -> dict:
     """Rows per IDB table and parsed events, for the final summary line."""
-    from dagster_project.idb_store import IdbStore
-    from transforms.idb_schema import TABLES
+    from transforms.idb.store import IdbStore
+    from transforms.idb.schema import TABLES
 
     store = IdbStore(defs.resources["idb"].url)
     logs = defs.resources["logs"]

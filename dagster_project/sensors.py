@@ -23,7 +23,7 @@ import polars as pl
 from dagster_project import settings
 from dagster_project.resources import LogStorage
 from dagster_project.runner import RANGE_END, RANGE_START
-from transforms.parse_files import discover
+from transforms.parsing.parse_files import discover
 
 
 def _hour(ts: datetime) -> datetime:

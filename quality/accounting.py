@@ -1,6 +1,6 @@
 """Line accounting of one replica's hour of parsed events, and the quarantined share.
 
-The parser puts every line of a segment in exactly one ledger kind (`transforms.parse.LINE_KINDS`,
+The parser puts every line of a segment in exactly one ledger kind (`transforms.parsing.parse.LINE_KINDS`,
 columns `n_*` of the segment registry). For the segments whose events fall in the hour, the check
 verifies, per segment:
   * the ledger kinds add up to the segment's line count;
@@ -27,8 +27,8 @@ from quality.report import Report, cell, md_table, partition_span
 from quality.rules import Rule
 from quality.suites import Expect, SuitePlan, Validator
 from quality.validate import SAMPLE_PER_EXPECTATION
-from transforms.logread import LogReadError, iter_line_chunks
-from transforms.parse import LINE_KINDS
+from transforms.parsing.logread import LogReadError, iter_line_chunks
+from transforms.parsing.parse import LINE_KINDS
 
 LINE_ACCOUNTING, QUARANTINE_SHARE = "line_accounting", "quarantine_share"
 ASSET = "parsed_events"

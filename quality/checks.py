@@ -31,7 +31,7 @@ from quality import accounting, frames
 from quality.report import Report, check_report
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
 from quality.validate import CoverageInput, TableResult, validate_table
-from transforms.idb_schema import table as table_def
+from transforms.idb.schema import table as table_def
 
 TABLE_ROLE = {name: role for role, names in ROLE_TABLES.items() for name in names}
 # a ranged run validates up to this many hours of a table in one suite run (GX costs per run)

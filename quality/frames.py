@@ -11,8 +11,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from quality.rules import CoversEvents, HistoryOrder, Reference, TableRules
-from transforms.idb_schema import TABLES
-from transforms.options import IconOptions
+from transforms.idb.schema import TABLES
+from transforms.config.options import IconOptions
 
 IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 

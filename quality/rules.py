@@ -1,8 +1,8 @@
 """Declarative data-quality rules for every IDB table.
 
 Nothing here names a table's rules one by one: they are derived from the table definitions
-(`transforms.idb_schema`: columns, nullability, natural keys), the dictionary
-(`transforms.dictionary.TYPES`: which column uses which enumeration) and the short declarative
+(`transforms.idb.schema`: columns, nullability, natural keys), the dictionary
+(`transforms.idb.dictionary.TYPES`: which column uses which enumeration) and the short declarative
 tables below (references by column name, time orders, history orders, event coverage). A new
 table therefore gets its rules from its definition alone; a new kind of relation is one line in
 one of the tables below. `quality.suites` turns the rules into Great Expectations suites.
@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from transforms import dictionary
-from transforms.idb_schema import TABLES, Table
+from transforms.idb import dictionary
+from transforms.idb.schema import TABLES, Table
 
 KEYS, FOREIGN_KEYS, VALUES, COMPLETENESS = "keys", "foreign_keys", "values", "completeness"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.dictionary import CCEvent, MergeType, PartyHistoryChange, PartyState, PartyType
+from transforms.idb.dictionary import CCEvent, MergeType, PartyHistoryChange, PartyState, PartyType
 
 END_EVENTS = {int(m): "".join(w.capitalize() for w in m.name.split("_")) for m in CCEvent}
 MERGE_TYPES = {int(MergeType.TRANSFER): "transfer", int(MergeType.CONFERENCE): "conference"}
@@ -32,9 +32,9 @@ def load_window(log_dir: Path, data_dir: Path, replica: str = "a", workers: int 
     """Every event of a folder of logs as one window (registry + parse cache under `data_dir`),
     the input `build_gcc`/`build_gud` take in the pipeline, without the hourly split. With the
     configuration's `switches`, events get the data source sessions the pipeline derives."""
-    from transforms.carry import Window, with_sources
-    from transforms.dss import OFFSET_SCHEMA, ReplicaClock, sessions
-    from transforms.segments import SegmentStore
+    from transforms.roles.carry import Window, with_sources
+    from transforms.ha.dss import OFFSET_SCHEMA, ReplicaClock, sessions
+    from transforms.segments.store import SegmentStore
 
     store = SegmentStore(Path(log_dir), Path(data_dir))
     registry = store.refresh(workers=workers).registry
@@ -182,7 +182,7 @@ def _compare_party(t: Tally, want: dict, got: dict, where: str) -> None:
 def final_user_data(tables: dict[str, pl.DataFrame]) -> dict[str, dict[str, str]]:
     """Each call's attached data at its end, folded from the UserData history rows (public and
     secure; needs history `all` or `last` for every key)."""
-    from transforms.dictionary import UserDataChange, UserDataSource
+    from transforms.idb.dictionary import UserDataChange, UserDataSource
 
     rows = pl.concat([tables[n] for n in ("G_USERDATA_HISTORY", "G_SECURE_USERDATA_HISTORY")])
     last = (rows.filter(pl.col("SOURCE") == int(UserDataSource.USERDATA))
@@ -360,7 +360,7 @@ def _truth_state_intervals(states: list[dict]) -> list[tuple]:
 def _idb_state_intervals(records: list[dict]) -> list[tuple]:
     """The agent's own state (busy is a separate dimension: the state pending while busy) from a
     DN's G_AGENT_STATE_HISTORY records, as intervals (state, workmode, start, end)."""
-    from transforms.gls.enums import AgentState
+    from transforms.roles.gls.enums import AgentState
 
     out: list[list] = []
     for r in records:
@@ -408,7 +408,7 @@ def _truth_reason_rows(states: list[dict]) -> list[tuple]:
 def _idb_busy(records: dict[str, list[dict]]) -> list[tuple]:
     """(dn, call, connected, disconnected) from the call connected (8) / disconnected (9)
     records: the k-th disconnect of a call on a DN closes its k-th connect."""
-    from transforms.gls.enums import StateRecordType
+    from transforms.roles.gls.enums import StateRecordType
 
     out = []
     for dn, recs in records.items():

@@ -13,13 +13,13 @@ import pytest
 
 from assets.idb import ROLE_TABLES
 from dagster_project import runner
-from dagster_project.idb_store import IdbStore
+from transforms.idb.store import IdbStore
 from dagster_project.jobs import hourly_job, main_job, register_job
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
 from simulator import simulate
 from tests.graph import graph, graph_assets
-from transforms.idb_schema import table
+from transforms.idb.schema import table
 
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests import badinput as bi
-from transforms.config_snapshot import ConfigError, load_snapshot
-from transforms.gud.spec import SpecError, load_spec, spec_from_options
-from transforms.options import OptionsError, load_options
+from transforms.config.snapshot import ConfigError, load_snapshot
+from transforms.config.adata_spec import SpecError, load_spec, spec_from_options
+from transforms.config.options import OptionsError, load_options
 
 # -- options files ------------------------------------------------------------------------------
 

@@ -16,12 +16,12 @@ from simulator.compare import compare_agents
 from simulator.tlib import kv_attr
 from tests.test_gls import (APP, CONFIG, CONN, SIM_CUSTOM_STATES, U1, Log, _hour_by_hour, _whole,
                             load, rows, run, simulated, utc)  # noqa: F401  (the sim fixture)
-from transforms.carry import Window, carry_out
-from transforms.config_snapshot import ConfigSnapshot
-from transforms.gls.build import GLS_TABLES, build_gls
-from transforms.gls.custom import CUSTOM_TABLES, settings
-from transforms.idb_schema import table
-from transforms.options import IconOptions, OptionsError, load_options
+from transforms.roles.carry import Window, carry_out
+from transforms.config.snapshot import ConfigSnapshot
+from transforms.roles.gls.build import GLS_TABLES, build_gls
+from transforms.roles.gls.custom import CUSTOM_TABLES, settings
+from transforms.idb.schema import table
+from transforms.config.options import IconOptions, OptionsError, load_options
 
 STATES = "208,CS_Break,209,CS_Coaching"
 FIELDS = "char,USERFIELD_1,Topic,int,userfield_2,Score"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from transforms.options import describe
+from transforms.config.options import describe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

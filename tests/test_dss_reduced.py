@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from simulator import simulate
-from transforms import dss
-from transforms.config_snapshot import load_snapshot
-from transforms.segments import SegmentStore
+from transforms.ha import dss
+from transforms.config.snapshot import load_snapshot
+from transforms.segments.store import SegmentStore
 
 # every fault kind that breaks a session, on both replicas, plus a skew to estimate
 FAULTS = ("gap:a:north@40m+10m; link_down:b:north@1h10m+3m; skew:b:south=+2s; "

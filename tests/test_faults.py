@@ -29,7 +29,7 @@ import pytest
 
 from tests.graph import simulate_with_examples
 from tests import badinput as bi
-from transforms.idb_schema import TABLES
+from transforms.idb.schema import TABLES
 
 ROLE_TABLES = {role: [n for n, t in TABLES.items() if t.role == role] for role in ("gcc", "gls", "gud")}
 LEDGERS = ("ETL_COVERAGE", "ETL_RECONCILE")

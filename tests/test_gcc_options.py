@@ -15,17 +15,17 @@ import polars as pl
 import pytest
 
 from assets.idb import ROLE_TABLES
-from dagster_project.idb_store import IdbStore
+from transforms.idb.store import IdbStore
 from dagster_project.resources import IconConfig
 from simulator.compare import load_window
-from transforms.config_snapshot import load_snapshot
-from transforms.dictionary import CallType, CCEvent as E
-from transforms.dictionary import ParentLinkType as L
-from transforms.dictionary import PartyRole as R
-from transforms.dictionary import TCallState as TCS
-from transforms.gcc.build import GCC_TABLES, GccOptions, build_gcc
-from transforms.idb_schema import table
-from transforms.options import OptionsError, load_options
+from transforms.config.snapshot import load_snapshot
+from transforms.idb.dictionary import CallType, CCEvent as E
+from transforms.idb.dictionary import ParentLinkType as L
+from transforms.idb.dictionary import PartyRole as R
+from transforms.idb.dictionary import TCallState as TCS
+from transforms.roles.gcc.build import GCC_TABLES, GccOptions, build_gcc
+from transforms.idb.schema import table
+from transforms.config.options import OptionsError, load_options
 from tests.logtext import CallLog, at
 from tests.test_pipeline import run as pipeline_run
 

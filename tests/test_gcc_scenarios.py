@@ -22,20 +22,20 @@ import polars as pl
 import pytest
 
 from simulator.compare import load_window
-from transforms.config_snapshot import load_snapshot
-from transforms.dictionary import CallHistoryChange as CH
-from transforms.dictionary import CallState, CallType, CCEvent as E, DnType
-from transforms.dictionary import IrHistoryChange as IRH
-from transforms.dictionary import IrState, MergeType, ParentLinkType as L
-from transforms.dictionary import IsLinkChange as LC, IsLinkMergeState as MS
-from transforms.dictionary import IsLinkState as LS, IsLinkType as LT
-from transforms.dictionary import PartyHistoryChange as PH
-from transforms.dictionary import PartyRole as R
-from transforms.dictionary import PartyState as S
-from transforms.dictionary import PartyType as PT
-from transforms.dictionary import ReleasingParty as RP
-from transforms.dictionary import RouteResult, TCallState as TCS, VqResult
-from transforms.gcc.build import build_gcc
+from transforms.config.snapshot import load_snapshot
+from transforms.idb.dictionary import CallHistoryChange as CH
+from transforms.idb.dictionary import CallState, CallType, CCEvent as E, DnType
+from transforms.idb.dictionary import IrHistoryChange as IRH
+from transforms.idb.dictionary import IrState, MergeType, ParentLinkType as L
+from transforms.idb.dictionary import IsLinkChange as LC, IsLinkMergeState as MS
+from transforms.idb.dictionary import IsLinkState as LS, IsLinkType as LT
+from transforms.idb.dictionary import PartyHistoryChange as PH
+from transforms.idb.dictionary import PartyRole as R
+from transforms.idb.dictionary import PartyState as S
+from transforms.idb.dictionary import PartyType as PT
+from transforms.idb.dictionary import ReleasingParty as RP
+from transforms.idb.dictionary import RouteResult, TCallState as TCS, VqResult
+from transforms.roles.gcc.build import build_gcc
 from tests.logtext import CallLog as Log, at, event, stamp
 
 # --------------------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ from simulator import simulate
 from simulator.compare import compare_agents
 from simulator.topology import AGENT_RECORD_USER_TYPES
 from tests.logtext import event, header, kvlist
-from transforms.carry import Window, carry_out, dss_id
-from transforms.config_snapshot import ConfigSnapshot, load_snapshot
-from transforms.dictionary import dict_type_frame, dictionary_frame
-from transforms.gcc.build import build_gcc
-from transforms.gls.build import GLS_TABLES, build_gls
-from transforms.gls.enums import AgentState, StateRecordType
-from transforms.options import IconOptions
-from transforms.parse_files import parse_to_parquet
+from transforms.roles.carry import Window, carry_out, dss_id
+from transforms.config.snapshot import ConfigSnapshot, load_snapshot
+from transforms.idb.dictionary import dict_type_frame, dictionary_frame
+from transforms.roles.gcc.build import build_gcc
+from transforms.roles.gls.build import GLS_TABLES, build_gls
+from transforms.roles.gls.enums import AgentState, StateRecordType
+from transforms.config.options import IconOptions
+from transforms.parsing.parse_files import parse_to_parquet
 
 APP = "TS_TEST"
 Q = "8101"
@@ -96,7 +96,7 @@ def load(tmp_path: Path, text: str) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def with_sources(out: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Events with `app`, `src` (`a/<file>:<line>`) and `dss_id` (one per T-Server process), as
-    the pipeline gives them to the role transforms (transforms/carry.with_sources)."""
+    the pipeline gives them to the role transforms (transforms/roles/carry.with_sources)."""
     files = pl.read_parquet(out / "files.parquet")
     files = files.select("file_id", "app", name=pl.col("path").str.split("/").list.last(),
                          dss_id=pl.Series([dss_id("a", a, s) for a, s in

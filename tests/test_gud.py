@@ -9,14 +9,14 @@ import polars as pl
 import pytest
 
 from simulator.compare import load_window
-from transforms.config_snapshot import load_snapshot
-from transforms.dictionary import KvValueType as T
-from transforms.dictionary import UserDataChange as Ch
-from transforms.dictionary import UserDataSource as S
-from transforms.gcc.build import build_gcc
-from transforms.gud.build import build_gud
-from transforms.gud.spec import SpecError, load_spec, spec_from_options
-from transforms.options import load_options
+from transforms.config.snapshot import load_snapshot
+from transforms.idb.dictionary import KvValueType as T
+from transforms.idb.dictionary import UserDataChange as Ch
+from transforms.idb.dictionary import UserDataSource as S
+from transforms.roles.gcc.build import build_gcc
+from transforms.roles.gud.build import build_gud
+from transforms.config.adata_spec import SpecError, load_spec, spec_from_options
+from transforms.config.options import load_options
 from tests.logtext import call_event, header, kvlist
 
 UUID = "AM5D3AE9D90757BKTSVJTCIAR4000014"

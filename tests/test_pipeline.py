@@ -12,18 +12,18 @@ import pytest
 
 from assets.idb import ROLE_TABLES
 from dagster_project import runner
-from dagster_project.explain import ExplainError, explain
-from dagster_project.idb_store import IdbStore
+from transforms.idb.explain import ExplainError, explain
+from transforms.idb.store import IdbStore
 from tests.graph import graph, simulate_with_examples
 from simulator.compare import (compare_agents, compare_calls, compare_user_data,
                                load_truth_calls, load_window)
-from transforms.config_snapshot import load_snapshot
-from transforms.gcc.build import build_gcc
-from transforms.gls.build import PARTY_LOOKUP, build_gls
-from transforms.gud.build import build_gud
-from transforms.gud.spec import spec_from_options
-from transforms.idb_schema import table
-from transforms.options import load_options
+from transforms.config.snapshot import load_snapshot
+from transforms.roles.gcc.build import build_gcc
+from transforms.roles.gls.build import PARTY_LOOKUP, build_gls
+from transforms.roles.gud.build import build_gud
+from transforms.config.adata_spec import spec_from_options
+from transforms.idb.schema import table
+from transforms.config.options import load_options
 
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 SECURE_KEY = "CustomerPIN"

@@ -28,8 +28,8 @@ from quality.rules import (CHECKS, FOREIGN_KEYS, KEYS, VALUES, InDictionary, Not
 from quality.suites import Expect, Outcome, Validator, expectation_suite
 from quality.validate import sample, validate_table
 from tests.graph import graph_assets, graph_resources, simulate_with_examples
-from transforms import dictionary
-from transforms.idb_schema import TABLES, C, _table, _time
+from transforms.idb import dictionary
+from transforms.idb.schema import TABLES, C, _table, _time
 
 WRITTEN = [name for names in ROLE_TABLES.values() for name in names]
 HOUR, NEXT_HOUR = "2026-03-09-23:00", "2026-03-10-00:00"
@@ -175,7 +175,7 @@ def test_a_clean_pipeline_run_passes_every_check(clean_run):
 
 def test_secure_values_are_never_printed_by_the_checks(clean_run):
     work, _, _, printed = clean_run
-    from dagster_project.idb_store import IdbStore
+    from transforms.idb.store import IdbStore
 
     secure = IdbStore(f"sqlite:///{work / 'idb.sqlite'}").read("G_SECURE_USERDATA_HISTORY")
     pins = set(secure.filter(pl.col("KEYNAME") == SECURE_KEY)["VALUE"].drop_nulls())
@@ -370,7 +370,7 @@ def test_line_accounting_finds_lines_missing_from_the_ledger(sim, clean_run):
 
 def test_the_reference_lookup_uses_bound_parameters_and_caches(clean_run):
     work = clean_run[0]
-    from dagster_project.idb_store import IdbStore
+    from transforms.idb.store import IdbStore
 
     lookup = frames.ReferenceLookup(IdbStore(f"sqlite:///{work / 'idb.sqlite'}").engine, chunk=2)
     calls = IdbStore(f"sqlite:///{work / 'idb.sqlite'}").read("G_CALL")["CALLID"].head(3).to_list()

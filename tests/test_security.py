@@ -26,7 +26,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from dagster_project.idb_store import IdbStore, redact_url
+from transforms.idb.store import IdbStore, redact_url
 from tests import badinput as bi
 
 SPEC = """<adata-spec xmlns="http://www.genesyslab.com/standards/icon/ed1">

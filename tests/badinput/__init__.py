@@ -437,7 +437,7 @@ def reports(data_dir: Path, replica: str = "a") -> dict[str, dict]:
 
 
 def idb_table(url: str, name: str) -> pl.DataFrame:
-    from dagster_project.idb_store import IdbStore
+    from transforms.idb.store import IdbStore
 
     store = IdbStore(url)
     try:

@@ -1,0 +1,222 @@
+"""ICON options, read from one TOML file with ICON's section and option names
+(docs/options.md). Loading is strict: an unknown section or option, or a value outside the allowed
+set, fails with the file, the option and the allowed values; nothing falls back silently
+(user-pain-points.md P12: an upper-case `role` silently became `all` in ICON).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class OptionsError(ValueError):
+    """A bad options file; the message names file, section, option and allowed values."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    default: Any
+    allowed: tuple | None = None          # allowed values (exact)
+    kind: type = str
+    minimum: int | None = None
+    maximum: int | None = None
+    doc: str = ""
+
+
+ROLES = ("all", "cfg", "gcc", "gls", "gud", "lrm", "gos")
+
+
+class _ContinuedOptions(dict):
+    """The [custom-states] specs: `EventData_<n>` for any integer n ≥ 1 is a continuation of
+    EventData [DOC] and has the spec of `EventData_1`; every other name must be listed."""
+
+    CONTINUATION = re.compile(r"EventData_[1-9][0-9]*")
+
+    def _resolve(self, name):
+        if not dict.__contains__(self, name) and isinstance(name, str) \
+                and self.CONTINUATION.fullmatch(name):
+            return "EventData_1"
+        return name
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, self._resolve(name))
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, self._resolve(name))
+
+    def get(self, name, default=None):
+        return dict.get(self, self._resolve(name), default)
+
+
+SPECS: dict[str, dict[str, Spec]] = {
+    "callconcentrator": {
+        "role": Spec("all", kind=str, doc="comma-separated roles (lowercase, `~role` excludes)"),
+        "gls-acw-first": Spec(-1, (-1, 0, 1), int,
+                              doc="-1 application default (behaves as 1), 0 last, 1 first voice call"),
+        "adata-userdata-history": Spec("none", ("none", "first", "last", "all"),
+                                       doc="history of keys not in the attached-data spec"),
+        "adata-spec-name": Spec("ccon_adata_spec.xml", doc="attached-data specification file"),
+        "gls-active-reason-codes": Spec(1, (0, 1), int, doc="write G_AGENT_STATE_RC_A"),
+        "use-dss-monitor": Spec(1, (0, 1), int, doc="write the G_DSS_*_PROVIDER tables"),
+        "extended-route-result": Spec(0, (0, 1), int, doc="URS 7.6 extended routing results"),
+    },
+    "gts": {
+        "delivered-flag": Spec(0, (0, 1, 2, 3), int,
+                               doc="0: an External far end alerts at EventDialing, 1: at "
+                                   "EventNetworkReached (2, 3: as 1)"),
+        "lookup-queue-on-ringing": Spec(1, (0, 1), int,
+                                        doc="1: a ringing party's distributed parent (G_PARTY."
+                                            "PARENTPARTYID) is the party of EventRinging's "
+                                            "ThisQueue; 0: not taken from ThisQueue"),
+        "ring-divert": Spec(0, (0, 1), int,
+                            doc="1: a ringing (or External) party's distributed parent is also "
+                                "taken from the EventDiverted/EventRouteUsed of the same call "
+                                "that named its DN as ThirdPartyDN, before or after the ringing "
+                                "(ThisQueue wins when both apply); 0: not"),
+        "sst-options": Spec(0, (0, 1), int,
+                            doc="single-step transfer = EventReleased (CallState Transferred, "
+                                "ThirdPartyDN X) 0: followed by EventRinging/EventQueued of X "
+                                "in the same call, 1: alone; counts in G_CALL_STAT.CNT_TRANSFER "
+                                "and makes the transferring party the reached party's parent "
+                                "(link transferred)"),
+        "call-deletion-timeout": Spec(30, None, int, 0, 3600, doc="seconds (batch: not used)"),
+        "gls-max-duration": Spec(0, None, int, 0, 7 * 24 * 3600,
+                                 doc="seconds; 0 = no limit on a login session"),
+    },
+    # list syntax, codes, types, field names and key clashes are checked when the options are
+    # used (transforms/roles/gls/custom.py `settings`, docs/semantics.md §8 "Custom states")
+    "custom-states": _ContinuedOptions({
+        "AgentRecordUserTypes": Spec("", doc="`StateCode,KeyName,…` custom agent states: "
+                                             "EventUserEvent key = '+' starts, '-' ends the "
+                                             "state (codes > 199)"),
+        "AgentUserFields": Spec("", doc="`Type,FieldName,KeyName,…` EventUserEvent keys stored "
+                                        "in G_CUSTOM_STATES columns USERFIELD_1..USERFIELD_8 "
+                                        "while the DN is in a custom state (types char, int)"),
+        "EventData": Spec("", doc="`Type,KeyName,…` EventUserEvent UserData keys for "
+                                  "G_CUSTOM_DATA_S with store-event-data = conf (types char, int)"),
+        "EventData_1": Spec("", doc="EventData_1, EventData_2, …: continuations of EventData, "
+                                    "joined in numeric order"),
+        "store-event-data": Spec("none", ("none", "all", "conf"),
+                                 doc="which EventUserEvent UserData keys go to G_CUSTOM_DATA_S"),
+        "EventExtensions": Spec("", doc="`Type,KeyName,…` EventUserEvent Extensions keys for "
+                                        "G_CUSTOM_DATA_S with store-event-extensions = conf"),
+        "store-event-extensions": Spec("none", ("none", "all", "conf"),
+                                       doc="which EventUserEvent Extensions keys go to "
+                                           "G_CUSTOM_DATA_S"),
+    }),
+    "icon-etl": {
+        "max-quarantine-share-warn": Spec(0.01, kind=float, doc="quarantined/lines that warns"),
+        "max-quarantine-share-fail": Spec(0.10, kind=float, doc="quarantined/lines that fails"),
+        "mask-keys": Spec("", doc="comma-separated KV keys masked in everything printed"),
+        "max-call-idle": Spec(14400, None, int, 0, 7 * 24 * 3600,
+                              doc="seconds without an event after which an open call ends at its "
+                                  "last event (ETL_CLOSED_BY idle_timeout); 0 = never"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class IconOptions:
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = "<defaults>"
+
+    def get(self, section: str, name: str) -> Any:
+        return self.values.get(section, {}).get(name, SPECS[section][name].default)
+
+    def roles(self) -> set[str]:
+        return parse_roles(self.get("callconcentrator", "role"), self.source)
+
+
+def parse_roles(text: str, source: str) -> set[str]:
+    items = [r.strip() for r in str(text).split(",") if r.strip()]
+    if not items:
+        raise OptionsError(f"{source}: [callconcentrator] role is empty; allowed: {', '.join(ROLES)}")
+    chosen: set[str] = set()
+    excluded: set[str] = set()
+    for item in items:
+        name = item[1:] if item.startswith("~") else item
+        if name not in ROLES:
+            raise OptionsError(f"{source}: [callconcentrator] role has {item!r}; allowed (lowercase): "
+                               f"{', '.join(ROLES)}, each optionally prefixed with ~")
+        (excluded if item.startswith("~") else chosen).add(name)
+    if "all" in chosen or (excluded and not chosen):
+        chosen = set(ROLES) - {"all"}
+    return chosen - excluded
+
+
+def load_options(path: Path | str | None) -> IconOptions:
+    """Read and validate an options file; no file gives the documented defaults."""
+    if path is None:
+        return IconOptions()
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OptionsError(f"{path}: options file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise OptionsError(f"{path}: not a readable TOML options file: {exc}") from exc
+    values: dict[str, dict[str, Any]] = {}
+    for section, options in doc.items():
+        if section not in SPECS:
+            raise OptionsError(f"{path}: unknown section [{section}]; known: "
+                               f"{', '.join('[' + s + ']' for s in SPECS)}")
+        if not isinstance(options, dict):
+            raise OptionsError(f"{path}: [{section}] must be a table of options")
+        for name, value in options.items():
+            spec = SPECS[section].get(name)
+            if spec is None:
+                raise OptionsError(f"{path}: unknown option {name!r} in [{section}]; known: "
+                                   f"{', '.join(SPECS[section])}")
+            values.setdefault(section, {})[name] = _check(path, section, name, spec, value)
+    options = IconOptions(values, str(path))
+    options.roles()  # validates the role list
+    _check_shares(path, options)
+    return options
+
+
+SHARES = ("max-quarantine-share-warn", "max-quarantine-share-fail")
+
+
+def _check_shares(path: Path, options: IconOptions) -> None:
+    """The quarantined-share thresholds are shares (0..1), and the warning comes first."""
+    for name in SHARES:
+        value = options.get("icon-etl", name)
+        if not 0 <= value <= 1:
+            raise OptionsError(f"{path}: [icon-etl] {name} = {value!r}: must be a share between "
+                               f"0 and 1 (e.g. 0.01 for 1 %)")
+    warn, fail = (options.get("icon-etl", name) for name in SHARES)
+    if warn > fail:
+        raise OptionsError(f"{path}: [icon-etl] max-quarantine-share-warn = {warn!r} is above "
+                           f"max-quarantine-share-fail = {fail!r}: the warning must come first")
+
+
+def _check(path: Path, section: str, name: str, spec: Spec, value: Any) -> Any:
+    where = f"{path}: [{section}] {name}"
+    if spec.kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise OptionsError(f"{where} = {value!r}: must be an integer")
+    if spec.kind is float and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise OptionsError(f"{where} = {value!r}: must be a number")
+    if spec.kind is str and not isinstance(value, str):
+        raise OptionsError(f"{where} = {value!r}: must be a string")
+    if spec.allowed is not None and value not in spec.allowed:
+        raise OptionsError(f"{where} = {value!r}: allowed values are "
+                           f"{', '.join(repr(a) for a in spec.allowed)}")
+    if spec.minimum is not None and value < spec.minimum or \
+            spec.maximum is not None and value > spec.maximum:
+        raise OptionsError(f"{where} = {value!r}: must be between {spec.minimum} and {spec.maximum}")
+    return value
+
+
+def describe() -> str:
+    """Markdown table of every option (docs/options.md is generated from this)."""
+    lines = ["| section | option | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
+    for section, specs in SPECS.items():
+        for name, spec in specs.items():
+            allowed = ", ".join(map(str, spec.allowed)) if spec.allowed else (
+                f"{spec.minimum}..{spec.maximum}" if spec.minimum is not None else spec.kind.__name__)
+            lines.append(f"| [{section}] | `{name}` | `{spec.default}` | {allowed} | {spec.doc} |")
+    return "\n".join(lines)

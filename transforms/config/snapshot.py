@@ -1,0 +1,203 @@
+"""The configuration snapshot (docs/config-snapshot.md): switches, DNs, agents, logins, places and
+groups with their Configuration Server DBIDs. Loaded into the GC_* tables, and used to resolve
+EndPointID, AgentID, SwitchID and TenantID and to tell Internal from External parties.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from transforms.idb.dictionary import DnType, GroupType, ObjectState, RecordStatus
+from transforms.idb.schema import table
+from transforms.idb.timecodes import time_triple_values
+
+FORMAT = "icon-etl-config/1"
+DN_TYPES = {
+    "Extension": DnType.EXTENSION, "ACDPosition": DnType.ACD_POSITION,
+    "ACDQueue": DnType.ACD_QUEUE, "RoutingPoint": DnType.ROUTING_POINT,
+    "VirtACDQueue": DnType.VIRT_ACD_QUEUE, "VirtRoutingPoint": DnType.VIRT_ROUTING_POINT,
+    "VoiceMail": DnType.VOICE_MAIL, "Trunk": DnType.TRUNK,
+    "ExtRoutingPoint": DnType.EXT_ROUTING_POINT,
+}
+REQUIRED = {
+    "tenants": ["dbid", "name"],
+    "switches": ["dbid", "name", "tserver"],
+    "dns": ["dbid", "number", "switch_dbid", "type"],
+    "persons": ["dbid", "employee_id"],
+    "agent_logins": ["dbid", "login_code", "switch_dbid"],
+    "places": ["dbid", "name"],
+    "agent_groups": ["dbid", "name"],
+    "dn_groups": ["dbid", "name"],
+}
+# the type of every field the transforms read (a field of another type fails at load, naming the
+# file, the item and the field, instead of deep inside a run)
+INT, STR, IDS, BOOL = "an integer (DBID)", "a string", "a list of integers (DBIDs)", "true or false"
+FIELDS = {
+    "dbid": INT, "tenant_dbid": INT, "switch_dbid": INT, "person_dbid": INT,
+    "name": STR, "tserver": STR, "tserver_backup": STR, "number": STR, "type": STR,
+    "employee_id": STR, "user_name": STR, "first_name": STR, "last_name": STR, "login_code": STR,
+    "is_agent": BOOL, "login_dbids": IDS, "dn_dbids": IDS, "person_dbids": IDS,
+}
+
+
+def _is(value, kind: str) -> bool:
+    if kind == INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == STR:
+        return isinstance(value, str)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    return isinstance(value, list) and all(_is(v, INT) for v in value)
+
+
+class ConfigError(ValueError):
+    """A configuration snapshot that cannot be used; the message names file and problem."""
+
+
+@dataclass
+class ConfigSnapshot:
+    path: Path | None
+    doc: dict
+    exported_at: datetime | None
+
+    # -- lookups used by the transforms ---------------------------------------------------------
+    def switches(self) -> pl.DataFrame:
+        """switch_id, switch, app (a T-Server application name in the logs), tenant_id,
+        primary: one row per T-Server of the switch (the primary `tserver`, and the optional
+        `tserver_backup` of its HA pair, whose log continues the switch's events after a
+        switchover)."""
+        rows = [(s["dbid"], s["name"], app, s.get("tenant_dbid"), primary)
+                for s in self.doc.get("switches", [])
+                for app, primary in ((s["tserver"], True), (s.get("tserver_backup"), False)) if app]
+        return pl.DataFrame(rows, schema={"switch_id": pl.Int32, "switch": pl.String,
+                                          "app": pl.String, "tenant_id": pl.Int32,
+                                          "primary": pl.Boolean}, orient="row")
+
+    def endpoints(self) -> pl.DataFrame:
+        """switch_id, dn, endpoint_id, endpoint_type (DnType), tenant_id."""
+        rows = [(d["switch_dbid"], d["number"], d["dbid"], int(DN_TYPES[d["type"]]),
+                 d.get("tenant_dbid")) for d in self.doc.get("dns", [])]
+        return pl.DataFrame(rows, schema={"switch_id": pl.Int32, "dn": pl.String,
+                                          "endpoint_id": pl.Int32, "endpoint_type": pl.Int32,
+                                          "tenant_id": pl.Int32}, orient="row")
+
+    def logins(self) -> pl.DataFrame:
+        """switch_id, login_code, login_id, agent_id (person DBID, null when unassigned)."""
+        owner = {login: p["dbid"] for p in self.doc.get("persons", [])
+                 for login in p.get("login_dbids", [])}
+        rows = [(lg["switch_dbid"], lg["login_code"], lg["dbid"],
+                 lg.get("person_dbid", owner.get(lg["dbid"])))
+                for lg in self.doc.get("agent_logins", [])]
+        return pl.DataFrame(rows, schema={"switch_id": pl.Int32, "login_code": pl.String,
+                                          "login_id": pl.Int32, "agent_id": pl.Int32}, orient="row")
+
+    def places(self) -> pl.DataFrame:
+        """endpoint_id, place_id (a place's DNs)."""
+        rows = [(dn, p["dbid"]) for p in self.doc.get("places", []) for dn in p.get("dn_dbids", [])]
+        return pl.DataFrame(rows, schema={"endpoint_id": pl.Int32, "place_id": pl.Int32},
+                            orient="row")
+
+    # -- GC_* tables ---------------------------------------------------------------------------
+    def gc_tables(self) -> dict[str, pl.DataFrame]:
+        created = time_triple_values("CREATED", self.exported_at)
+        active = {"STATE": int(ObjectState.ENABLED), "STATUS": int(RecordStatus.ACTIVE), **created}
+        link = {"STATUS": int(RecordStatus.ACTIVE), **created}
+        d = self.doc
+        tables = {
+            "GC_TENANT": [{"ID": t["dbid"], "NAME": t["name"], **active} for t in d.get("tenants", [])],
+            "GC_SWITCH": [{"ID": s["dbid"], "NAME": s["name"], "TENANTID": s.get("tenant_dbid"),
+                           "TSERVER": s["tserver"], **active} for s in d.get("switches", [])],
+            "GC_ENDPOINT": [{"ID": x["dbid"], "DN": x["number"], "NAME": x.get("name", x["number"]),
+                             "SWITCHID": x["switch_dbid"], "TENANTID": x.get("tenant_dbid"),
+                             "TYPE": int(DN_TYPES[x["type"]]), **active} for x in d.get("dns", [])],
+            "GC_AGENT": [{"ID": p["dbid"], "EMPLOYEEID": p["employee_id"],
+                          "USERNAME": p.get("user_name"), "FIRSTNAME": p.get("first_name"),
+                          "LASTNAME": p.get("last_name"), "ISAGENT": int(p.get("is_agent", True)),
+                          "TENANTID": p.get("tenant_dbid"), **active} for p in d.get("persons", [])],
+            "GC_LOGIN": [{"ID": lg["dbid"], "LOGINCODE": lg["login_code"],
+                          "SWITCHID": lg["switch_dbid"], "TENANTID": lg.get("tenant_dbid"), **active}
+                         for lg in d.get("agent_logins", [])],
+            "GC_PLACE": [{"ID": p["dbid"], "NAME": p["name"], "TENANTID": p.get("tenant_dbid"),
+                          **active} for p in d.get("places", [])],
+            "GC_GROUP": [{"ID": g["dbid"], "NAME": g["name"], "GROUPTYPE": int(kind),
+                          "TENANTID": g.get("tenant_dbid"), **active}
+                         for key, kind in (("agent_groups", GroupType.AGENT_GROUP),
+                                           ("dn_groups", GroupType.DN_GROUP))
+                         for g in d.get(key, [])],
+            "GCX_GROUP_AGENT": [{"GROUPID": g["dbid"], "AGENTID": a, **link}
+                                for g in d.get("agent_groups", []) for a in g.get("person_dbids", [])],
+            "GCX_GROUP_ENDPOINT": [{"GROUPID": g["dbid"], "ENDPOINTID": e, **link}
+                                   for g in d.get("dn_groups", []) for e in g.get("dn_dbids", [])],
+            "GCX_AGENT_PLACE": [{"AGENTID": p["person_dbid"], "PLACEID": p["dbid"], **link}
+                                for p in d.get("places", []) if p.get("person_dbid") is not None],
+            "GCX_ENDPOINT_PLACE": [{"ENDPOINTID": e, "PLACEID": p["dbid"], **link}
+                                   for p in d.get("places", []) for e in p.get("dn_dbids", [])],
+            "GCX_AGENT_LOGIN": [{"AGENTID": row[3], "LOGINID": row[2], **link}
+                                for row in self.logins().iter_rows() if row[3] is not None],
+        }
+        return {name: table(name).conform(pl.DataFrame(rows, infer_schema_length=None)
+                                          if rows else table(name).empty())
+                for name, rows in tables.items()}
+
+
+def empty_snapshot() -> ConfigSnapshot:
+    return ConfigSnapshot(None, {"format": FORMAT}, None)
+
+
+def load_snapshot(path: Path | str | None) -> ConfigSnapshot:
+    """Read and validate a snapshot; a missing file gives an empty configuration (every party is
+    then External and every DBID null), which the caller is told about."""
+    if path is None or not Path(path).exists():
+        return empty_snapshot()
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable JSON configuration snapshot: {exc}") from exc
+    validate(doc, path)
+    exported = doc.get("exported_at")
+    try:
+        moment = datetime.fromisoformat(exported) if exported else None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: 'exported_at' = {exported!r}: must be an ISO 8601 time "
+                          f"(e.g. 2026-03-09T00:00:00+00:00)") from None
+    return ConfigSnapshot(path, doc, moment)
+
+
+def validate(doc: dict, path: Path) -> None:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ConfigError(f"{path}: 'format' must be {FORMAT!r} (got {doc.get('format')!r})"
+                          if isinstance(doc, dict) else f"{path}: the top level must be an object")
+    for section, fields in REQUIRED.items():
+        items = doc.get(section, [])
+        if not isinstance(items, list):
+            raise ConfigError(f"{path}: '{section}' must be a list")
+        seen = set()
+        for n, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ConfigError(f"{path}: {section}[{n}] must be an object")
+            missing = [f for f in fields if f not in item]
+            if missing:
+                raise ConfigError(f"{path}: {section}[{n}] lacks {', '.join(missing)}")
+            for name, value in item.items():
+                kind = FIELDS.get(name)
+                if kind and not (value is None and name not in fields) and not _is(value, kind):
+                    raise ConfigError(f"{path}: {section}[{n}].{name} = {value!r}: must be {kind}")
+            if item["dbid"] in seen:
+                raise ConfigError(f"{path}: {section}[{n}] repeats dbid {item['dbid']}")
+            seen.add(item["dbid"])
+    for n, dn in enumerate(doc.get("dns", [])):
+        if dn["type"] not in DN_TYPES:
+            raise ConfigError(f"{path}: dns[{n}] has type {dn['type']!r}; allowed: "
+                              f"{', '.join(DN_TYPES)}")
+    switch_ids = {s["dbid"] for s in doc.get("switches", [])}
+    for section in ("dns", "agent_logins"):
+        for n, item in enumerate(doc.get(section, [])):
+            if item["switch_dbid"] not in switch_ids:
+                raise ConfigError(f"{path}: {section}[{n}] names switch_dbid {item['switch_dbid']} "
+                                  f"which is not in 'switches'")

@@ -1,0 +1,133 @@
+"""`icon-etl explain CALLUUID`: a call's events, as the logs have them, beside the IDB rows each
+event produced (ETL_SOURCE / ETL_SOURCE_LAST point at the log lines), so a reporting engineer
+can see why a row says what it says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from transforms.idb.store import IdbStore, redact_url
+from transforms.roles.carry import with_sources
+from transforms.idb.dictionary import (CallHistoryChange, CallType, PartyHistoryChange, PartyState,
+                                   PartyType, UserDataChange)
+from transforms.segments.store import SegmentStore
+
+
+class ExplainError(LookupError):
+    """The call is not in the IDB."""
+
+
+def _name(enum, value) -> str:
+    try:
+        return enum(value).name.lower()
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def _short(party_id: str | None, call_id: str) -> str:
+    """`.2` for the call's own parties, the whole id for a party of another call."""
+    if party_id and party_id.startswith(call_id + "."):
+        return party_id[len(call_id):]
+    return party_id or "-"
+
+
+def call_events(call_id: str, conn_ids: list[str], data_dir: Path, sources: set[str]) -> pl.DataFrame:
+    """Every parsed event of the call (its CallUUID, one of its ConnIDs without a CallUUID, or a
+    line an IDB row names as its source — e.g. the EventPartyChanged of the call a party moved
+    to), from each replica's parse cache, with `src` as ETL_SOURCE writes it."""
+    replicas = sorted({s.split("/", 1)[0] for s in sources})
+    frames = []
+    for replica in replicas:
+        store = SegmentStore(Path("."), data_dir / replica)
+        registry = store.originals(parsed=True)
+        if registry.height == 0:
+            continue
+        files = [store.entry(k) / "events" / "*.parquet" for k in registry["parse_key"]]
+        paths = registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path")
+        named = (pl.DataFrame({"src": sorted(s for s in sources if s.startswith(replica + "/"))},
+                              schema={"src": pl.String})
+                 .select(pl.col("src").str.extract(r"^[^/]+/(.*):(\d+)$", 1).alias("path"),
+                         pl.col("src").str.extract(r":(\d+)$", 1).cast(pl.UInt32).alias("line"))
+                 .join(paths, on="path").select("file_id", "line"))
+        mine = (pl.col("call_uuid") == call_id) | (
+            pl.col("call_uuid").is_null() & pl.col("conn_id").is_in(conn_ids)) | \
+            pl.struct("file_id", "line").is_in(named.to_struct().implode())
+        events = pl.scan_parquet(files, missing_columns="insert").filter(mine).collect()
+        if events.height:
+            events = events.join(registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"),
+                                                 "app"), on="file_id", how="left")
+            frames.append(with_sources(events, store.registry(), replica)
+                          .with_columns(replica=pl.lit(replica)))
+    if not frames:
+        return pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "message": pl.String,
+                                    "this_dn": pl.String, "conn_id": pl.String, "src": pl.String,
+                                    "replica": pl.String, "seq": pl.UInt64, "line": pl.UInt32})
+    return pl.concat(frames, how="diagonal_relaxed").sort("ts", "seq", "line")
+
+
+def explain(call_id: str, idb_url: str, data_dir: Path, out: Callable[[str], None] = print) -> None:
+    store = IdbStore(idb_url)
+    params = {"c": call_id}
+    call = store.read("G_CALL", "CALLID = :c", params)
+    if call.height == 0:
+        raise ExplainError(f"call {call_id} is not in the IDB {redact_url(idb_url)}")
+    c = call.row(0, named=True)
+    parties = store.read("G_PARTY", "CALLID = :c", params).sort("CREATED", "PARTYID")
+    party_hist = store.read("G_PARTY_HISTORY", "CALLID = :c", params).sort("CSEQ")
+    call_hist = store.read("G_CALL_HISTORY", "CALLID = :c", params).sort("CSEQ")
+    user_data = store.read("G_USERDATA_HISTORY", "CALLID = :c", params).sort("ADDED", "KEYNAME")
+
+    out(f"call {call_id}  ConnID {c['CONNID']}  {_name(CallType, c['CALLTYPE'])}  "
+        f"created {c['CREATED']}  terminated {c['TERMINATED'] or '(open)'}")
+    if c["PARENTCALLID"]:
+        out(f"  consultation of {c['PARENTCALLID']}")
+    if c["MERGECALLID"]:
+        out(f"  merged into {c['MERGECALLID']}")
+    if c["ETL_CLOSED_BY"]:
+        out(f"  closed by rule: {c['ETL_CLOSED_BY']}")
+    out(f"  G_CALL from {c['ETL_SOURCE']} .. {c['ETL_SOURCE_LAST']}  (partition {c['ETL_PARTITION']})")
+
+    produced: dict[str, list[str]] = {}
+    for r in call_hist.iter_rows(named=True):
+        produced.setdefault(r["ETL_SOURCE"], []).append(
+            f"CSEQ {r['CSEQ']} {_name(CallHistoryChange, r['CHANGETYPE'])}")
+    for r in party_hist.iter_rows(named=True):
+        produced.setdefault(r["ETL_SOURCE"], []).append(
+            f"CSEQ {r['CSEQ']} party {_short(r['PARTYID'], call_id)} {r['ENDPOINTDN']} "
+            f"{_name(PartyHistoryChange, r['CHANGETYPE'])} {_name(PartyState, r['STATE'])}")
+    for (src, change), keys in user_data.group_by("ETL_SOURCE", "CHANGETYPE", maintain_order=True):
+        produced.setdefault(src, []).append(
+            f"data {_name(UserDataChange, change)}: {', '.join(keys['KEYNAME'].to_list())}")
+
+    conn_ids = [c["CONNID"]] if c["CONNID"] else []
+    sources = {s for s in [c["ETL_SOURCE"], *produced] if s}
+    events = call_events(call_id, conn_ids, data_dir, sources)
+    out("")
+    out(f"events in the logs ({events.height}):")
+    out(f"  {'time (UTC)':<23}  {'event':<26} {'ThisDN':<14} {'source':<44} IDB rows")
+    shown = set()
+    for e in events.iter_rows(named=True):
+        rows = produced.get(e["src"], [])
+        shown.add(e["src"])
+        ts = e["ts"].strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
+        first = rows[0] if rows else ""
+        out(f"  {ts:<23}  {e['message'] or '':<26} {e['this_dn'] or '':<14} {e['src']:<44} {first}")
+        for more in rows[1:]:
+            out(f"  {'':<23}  {'':<26} {'':<14} {'':<44} {more}")
+    unmatched = {s: r for s, r in produced.items() if s not in shown}
+    if unmatched:
+        out("  rows whose source event is not in the parse cache (logs moved or cache removed):")
+        for src, rows in unmatched.items():
+            out(f"    {src}: {'; '.join(rows)}")
+
+    out("")
+    out(f"parties (G_PARTY, {parties.height}):")
+    for p in parties.iter_rows(named=True):
+        out(f"  {_short(p['PARTYID'], call_id):<6} {p['ENDPOINTDN'] or '':<14} "
+            f"{_name(PartyType, p['TYPE']):<9} state {_name(PartyState, p['STATE']):<10} "
+            f"created {p['CREATED']}  terminated {p['TERMINATED'] or '(open)'}"
+            + (f"  parent {_short(p['PARENTPARTYID'], call_id)}" if p["PARENTPARTYID"] else "")
+            + (f"  closed by {p['ETL_CLOSED_BY']}" if p["ETL_CLOSED_BY"] else ""))

@@ -1,0 +1,149 @@
+"""The typed per-event columns the IDB transforms read (one column per TLib attribute).
+
+Everything else stays available, untyped, in the `attributes` and `kvpairs` outputs.
+Attribute ids are in tserver-log-format.md §3.2; value forms in §2.4.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.parsing.attributes import unquoted
+
+# column name -> (printed attribute name, kind); kind: str | int | hex
+EVENT_ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "seq": ("AttributeEventSequenceNumber", "hex"),
+    "conn_id": ("AttributeConnID", "str"),
+    "call_uuid": ("AttributeCallUUID", "str"),
+    "call_id": ("AttributeCallID", "int"),
+    "call_type": ("AttributeCallType", "int"),
+    "call_state": ("AttributeCallState", "int"),
+    "this_dn": ("AttributeThisDN", "str"),
+    "this_dn_role": ("AttributeThisDNRole", "int"),
+    "this_queue": ("AttributeThisQueue", "str"),
+    "this_trunk": ("AttributeThisTrunk", "str"),
+    "other_dn": ("AttributeOtherDN", "str"),
+    "other_dn_role": ("AttributeOtherDNRole", "int"),
+    "other_queue": ("AttributeOtherQueue", "str"),
+    "third_party_dn": ("AttributeThirdPartyDN", "str"),
+    "third_party_dn_role": ("AttributeThirdPartyDNRole", "int"),
+    "third_party_queue": ("AttributeThirdPartyQueue", "str"),
+    "agent_id": ("AttributeAgentID", "str"),
+    "work_mode": ("AttributeAgentWorkMode", "int"),
+    "place": ("AttributePlace", "str"),
+    "transfer_conn_id": ("AttributeTransferConnID", "str"),
+    "conference_conn_id": ("AttributeConferenceConnID", "str"),
+    "previous_conn_id": ("AttributePreviousConnID", "str"),
+    "ani": ("AttributeANI", "str"),
+    "dnis": ("AttributeDNIS", "str"),
+    "dialed_number": ("AttributeDialedNumber", "str"),
+    "customer_id": ("AttributeCustomerID", "str"),
+    "reference_id": ("AttributeReferenceID", "int"),
+    "time_in_secs": ("AttributeTimeinSecs", "int"),
+    "time_in_usecs": ("AttributeTimeinuSecs", "int"),
+    "ctrl_party": ("AttributeCtrlParty", "str"),
+    "ref_call_uuid": ("AttributeRefCallUUID", "str"),
+    "orig_call_uuid": ("AttributeOrigCallUUID", "str"),
+    "new_call_uuid": ("AttributeNewCallUUID", "str"),
+    "party_uuid": ("AttributePartyUUID", "str"),
+    "location": ("AttributeLocation", "str"),
+    "remote_location": ("AttributeRemoteLocation", "str"),
+    "x_reference_id": ("AttributeXReferenceID", "int"),
+    "last_transfer_conn_id": ("AttributeLastTransferConnID", "str"),
+    "last_transfer_orig_dn": ("AttributeLastTransferOrigDN", "str"),
+    "last_transfer_home_location": ("AttributeLastTransferHomeLocation", "str"),
+    "route_type": ("AttributeRouteType", "int"),
+    "user_event": ("AttributeUserEvent", "str"),
+    "error_code": ("AttributeErrorCode", "int"),
+    "error_message": ("AttributeErrorMessage", "str"),
+    "media_type": ("AttributeMediaType", "int"),
+    # the KV list's printed header (`[309] 00 0b 00 00..`): tells an empty UserData from none
+    "user_data": ("AttributeUserData", "str"),
+}
+
+ATTRIBUTE_TO_COLUMN = {attr: col for col, (attr, _) in EVENT_ATTRIBUTES.items()}
+KIND_DTYPES = {"str": pl.String, "int": pl.Int64, "hex": pl.UInt64}
+
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "file_id": pl.UInt32(),
+    "line": pl.UInt32(),
+    "last_file_id": pl.UInt32(),
+    "last_line": pl.UInt32(),
+    "ts": pl.Datetime("us", "UTC"),
+    "ts_source": pl.String(),
+    "direction": pl.String(),
+    "message": pl.String(),
+    "client": pl.String(),
+    "n_attributes": pl.UInt16(),
+    **{col: KIND_DTYPES[kind]() for col, (_, kind) in EVENT_ATTRIBUTES.items()},
+}
+
+
+PLAIN_INTEGER = r"^-?[0-9]+$"
+LEADING_INTEGER = r"^\s*(-?\d+)"
+# attribute names in code order (an attribute's code is its position) and their kinds
+WANTED = list(ATTRIBUTE_TO_COLUMN)
+KIND_OF = {attr: kind for attr, kind in EVENT_ATTRIBUTES.values()}
+CODES = {kind: [k for k, attr in enumerate(WANTED) if KIND_OF[attr] == kind] for kind in KIND_DTYPES}
+
+
+def _unquoted(value: pl.Expr) -> pl.Expr:
+    return unquoted(value)
+
+
+def typed_columns(attrs: pl.DataFrame, n_events: int) -> pl.DataFrame:
+    """The typed attribute columns of `n_events` events: row k belongs to event k.
+
+    `attrs` has `_ev` (event index), name and value, in file order; an attribute printed twice in
+    one event counts with its first value. Built by position, in a few operations for all
+    columns at once (a pivot, or one step per column, costs more than the work itself): each
+    wanted value gets a flat index `code * n_events + event`, the values of each kind are
+    converted together and scattered into one long series, and every column is a slice of it.
+    """
+    n = n_events
+    code = pl.col("name").cast(pl.Enum(WANTED), strict=False).to_physical().cast(pl.Int64)
+    flat = pl.col("_code") * n + pl.col("_ev").cast(pl.Int64)
+    picked = (attrs.lazy()
+              .select("_ev", "value", _code=code)
+              .filter(pl.col("_code").is_not_null())
+              .with_columns(_flat=flat)
+              .filter(pl.col("_flat").is_first_distinct())
+              .select("_code", "_flat", "value"))
+
+    def of_kind(kind: str) -> pl.LazyFrame:
+        return picked.filter(pl.col("_code").is_in(CODES[kind]))
+
+    value = pl.col("value")
+    strings, hexes, ints = pl.collect_all([
+        of_kind("str").select("_flat", value=_unquoted(value)),
+        of_kind("hex").select("_flat", value=_unquoted(value).str.strip_chars()
+                              .str.to_integer(base=16, dtype=pl.UInt64, strict=False)),
+        # whole-integer values cast directly (the regex is costlier; a cast alone accepts `+5`
+        # and rejects `5 (text)`, so other values take the regex below)
+        of_kind("int").select("_flat", "value", _plain=value.str.contains(PLAIN_INTEGER),
+                              number=value.cast(pl.Int64, strict=False)),
+    ])
+    other = ~ints["_plain"] & ints["value"].is_not_null()
+    if other.any():
+        leading = (ints.filter(other).select(_unquoted(value).str.extract(LEADING_INTEGER, 1)
+                                             .cast(pl.Int64, strict=False)).to_series())
+        ints = ints.with_columns(number=ints["number"].scatter(other.arg_true(), leading))
+    size = len(WANTED) * n
+    full = {
+        "str": _spread(strings["_flat"], strings["value"], size),
+        "hex": _spread(hexes["_flat"], hexes["value"], size),
+        "int": _spread(ints["_flat"], ints["number"], size),
+    }
+    return pl.DataFrame([full[kind].slice(WANTED.index(attr) * n, n).alias(column)
+                         for column, (attr, kind) in EVENT_ATTRIBUTES.items()])
+
+
+def _spread(flat: pl.Series, values: pl.Series, size: int) -> pl.Series:
+    """A series of `size` nulls with `values` at the positions `flat`.
+
+    Scattering strings rebuilds the string array; scattering row numbers and gathering the
+    strings by them is about twice as fast."""
+    if values.dtype != pl.String:
+        return pl.repeat(None, size, dtype=values.dtype, eager=True).scatter(flat, values)
+    rows = pl.arange(0, flat.len(), dtype=pl.UInt32, eager=True)
+    return values.gather(pl.repeat(None, size, dtype=pl.UInt32, eager=True).scatter(flat, rows))
