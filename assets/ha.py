@@ -12,9 +12,9 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import _preview, parsed_key, segments_key
-from dagster_project.partitions import HOURLY
-from dagster_project.progress import report
-from dagster_project.resources import IconConfig, LogStorage
+from assets.partitions import HOURLY
+from assets.progress import report
+from assets.resources import IconConfig, LogStorage
 from transforms.ha import dss
 from transforms.roles.carry import Window, with_sources
 from transforms.ha.dss import ReplicaClock

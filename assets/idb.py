@@ -9,9 +9,9 @@ import polars as pl
 from assets.ingest import _preview, segments_key
 from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
 from assets.roles import read_staged, role_key
-from dagster_project.partitions import HOURLY
-from dagster_project.progress import report
-from dagster_project.resources import IconConfig, Idb, LogStorage
+from assets.partitions import HOURLY
+from assets.progress import report
+from assets.resources import IconConfig, Idb, LogStorage
 from transforms.idb import dictionary
 from transforms.ha import dss
 from transforms.roles.gcc.build import GCC_TABLES

@@ -6,9 +6,9 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from dagster_project.partitions import HOURLY
-from dagster_project.progress import report
-from dagster_project.resources import IconConfig, LogStorage
+from assets.partitions import HOURLY
+from assets.progress import report
+from assets.resources import IconConfig, LogStorage
 
 RAW_GROUP = "raw_logs"
 PARSED_GROUP = "parsed_events"

@@ -12,9 +12,9 @@ import polars as pl
 
 from assets.ha import RECONCILED_KEY, events_dir, load_clock, write_staged
 from assets.ingest import _preview
-from dagster_project.partitions import HOURLY
-from dagster_project.progress import report
-from dagster_project.resources import IconConfig, LogStorage
+from assets.partitions import HOURLY
+from assets.progress import report
+from assets.resources import IconConfig, LogStorage
 from transforms.roles.carry import Window, carry_out
 from transforms.roles.gcc.build import build_gcc
 from transforms.roles.gls.build import PARTY_LOOKUP, build_gls, gls_kvpairs

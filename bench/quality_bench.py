@@ -34,7 +34,7 @@ from assets.idb import ROLE_TABLES, build_idb_assets  # noqa: E402
 from assets.ingest import build_ingest_assets  # noqa: E402
 from assets.roles import build_role_assets  # noqa: E402
 from dagster_project import runner  # noqa: E402
-from dagster_project.resources import IconConfig, Idb, LogStorage  # noqa: E402
+from assets.resources import IconConfig, Idb, LogStorage  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 
@@ -106,7 +106,7 @@ def run(args, out: Path) -> int:
 
     gx_import = time.perf_counter() - t0
     from quality import accounting, frames
-    from quality.checks import _coverage_input
+    from assets.checks import _coverage_input
     from quality.rules import rules_for
     from quality.suites import Validator
     from quality.validate import validate_table
@@ -134,7 +134,7 @@ def run(args, out: Path) -> int:
             for f in res.failures[:3]:
                 print(f"    failed: {f.outcome.expect.label}: {f.outcome.observed_text}")
     acc_total = 0.0
-    from dagster_project.partitions import HOURLY
+    from assets.partitions import HOURLY
 
     window = HOURLY.time_window_for_partition_key(part)
     for r in replicas:
@@ -156,7 +156,7 @@ def run(args, out: Path) -> int:
           f"{context_s:.3f} s")
 
     if args.dagster:
-        from quality.checks import build_quality_checks
+        from assets.checks import build_quality_checks
 
         checks = build_quality_checks(replicas)
         with dg.instance_for_test() as instance:

@@ -256,11 +256,9 @@ def _report_input_problems(defs) -> None:
     folders that were not read; the run went on without them."""
     import polars as pl
 
-    from dagster_project import settings
-
     logs = defs.resources["logs"]
     lines = []
-    for replica in settings.replicas(Path(logs.log_dir)):
+    for replica in logs.replica_folders():
         store = logs.segments(replica)
         registry = store.registry().filter(pl.col("duplicate_of").is_null()
                                            & (pl.col("problems").is_not_null()

@@ -10,16 +10,16 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
+from assets.checks import build_quality_checks
 from assets.ha import build_ha_assets
 from assets.idb import build_idb_assets
 from assets.ingest import build_ingest_assets
+from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import build_role_assets
 from dagster_project import settings
 from dagster_project.jobs import hourly_job, main_job, register_job
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
-from dagster_project.resources import default_resources
-from quality.checks import build_quality_checks
 
 REPLICAS = sorted(settings.replicas())
 
@@ -31,6 +31,19 @@ idb_assets = build_idb_assets(REPLICAS)
 quality_checks = build_quality_checks(REPLICAS)
 
 ASSETS = ingest_assets + role_assets + ha_assets + idb_assets
+
+
+def default_resources() -> dict:
+    options = settings.options_file()
+    return {
+        "logs": LogStorage(log_dir=str(settings.log_dir()), data_dir=str(settings.data_dir()),
+                           workers=settings.workers(),
+                           replicas=",".join(settings.replica_names())),
+        "icon": IconConfig(snapshot=str(settings.config_snapshot()),
+                            options_file=str(options) if options else ""),
+        "idb": Idb(url=settings.idb_url()),
+    }
+
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_project.partitions import HOURLY
+from assets.partitions import HOURLY
 
 # Every asset: registration (unpartitioned) runs first, then the hours in order.
 main_job = dg.define_asset_job(

@@ -15,8 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project import settings
-from dagster_project.partitions import HOURLY
-from dagster_project.progress import set_sink
+from assets.partitions import HOURLY
+from assets.progress import set_sink
 
 # In-process runs print our own progress lines; Dagster's step-by-step DEBUG log stays in the
 # instance (visible in the UI) instead of flooding the terminal.
@@ -52,7 +52,7 @@ def hours_between(first: datetime, last: datetime) -> list[str]:
 def data_span(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[datetime, datetime] | None:
     """First and last event time over every replica's registry."""
     logs = defs.resources["logs"]
-    spans = [logs.segments(r).span() for r in settings.replicas(Path(logs.log_dir))]
+    spans = [logs.segments(r).span() for r in logs.replica_folders()]
     spans = [s for s in spans if s[0] is not None]
     return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
 
@@ -125,7 +125,7 @@ def idb_summary(defs: dg.Definitions) -> dict:
     store = IdbStore(defs.resources["idb"].url)
     logs = defs.resources["logs"]
     events = 0
-    for replica in settings.replicas(Path(logs.log_dir)):
+    for replica in logs.replica_folders():
         events += int(logs.segments(replica).originals()["events"].sum() or 0)
     try:
         rows = {name: store.count(name) for name in TABLES if TABLES[name].role != "cfg"}

@@ -20,8 +20,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 import polars as pl
 
-from dagster_project import settings
-from dagster_project.resources import LogStorage
+from assets.resources import LogStorage
 from dagster_project.runner import RANGE_END, RANGE_START
 from transforms.parsing.parse_files import discover
 
@@ -37,7 +36,7 @@ def _key(ts: datetime) -> str:
 def folder_changes(logs: LogStorage) -> list[str]:
     """Paths (replica/relative) that are new, changed or gone compared with the registry."""
     changed = []
-    for replica, root in settings.replicas(logs.log_dir_path).items():
+    for replica, root in logs.replica_folders().items():
         reg = logs.segments(replica).registry()
         known = {p: (s, m) for p, s, m in reg.select("path", "size_bytes", "mtime_ns").iter_rows()}
         seen = set()
@@ -54,7 +53,7 @@ def folder_changes(logs: LogStorage) -> list[str]:
 def registered(logs: LogStorage) -> dict[str, str]:
     """replica/path -> SHA-256 of every registered segment."""
     out = {}
-    for replica in settings.replicas(logs.log_dir_path):
+    for replica in logs.replica_folders():
         reg = logs.segments(replica).registry()
         out.update({f"{replica}/{p}": h for p, h in reg.select("path", "sha256").iter_rows()})
     return out
@@ -64,7 +63,7 @@ def affected_hours(logs: LogStorage, before: dict[str, str], now: datetime) -> t
     """First and last hour to process after the registry changed from `before`: from the first
     hour a new or changed segment touches to the last complete hour with data."""
     firsts, lasts = [], []
-    for replica in settings.replicas(logs.log_dir_path):
+    for replica in logs.replica_folders():
         reg = logs.segments(replica).registry().filter(
             pl.col("duplicate_of").is_null() & pl.col("first_ts").is_not_null())
         for path, sha, first, last in reg.select("path", "sha256", "first_ts", "last_ts").iter_rows():

@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SINGLE_REPLICA = "a"
+from assets.partitions import DEFAULT_START
+from transforms.segments.replicas import parse_names, replica_folders
 
 
 def home() -> Path:
@@ -47,24 +48,17 @@ def options_file() -> Path | None:
 
 
 def partitions_start() -> str:
-    return os.environ.get("ICON_PARTITIONS_START", "2024-01-01-00:00")
+    return os.environ.get("ICON_PARTITIONS_START", DEFAULT_START)
 
 
 def workers() -> int:
     return int(os.environ.get("ICON_WORKERS") or 0) or max(1, min(os.cpu_count() or 1, 8))
 
 
+def replica_names() -> list[str]:
+    return parse_names(os.environ.get("ICON_REPLICAS"))
+
+
 def replicas(root: Path | None = None) -> dict[str, Path]:
-    """Replica name -> its log folder. Sub-folders of the log root are replicas (an HA pair has
-    two); a root that holds the log files directly is one replica named `a`."""
-    root = root or log_dir()
-    named = os.environ.get("ICON_REPLICAS")
-    if named:
-        names = [n.strip() for n in named.split(",") if n.strip()]
-        return {n: root if len(names) == 1 and not (root / n).is_dir() else root / n for n in names}
-    if root.is_dir():
-        subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        has_files = any(p.is_file() and not p.name.startswith(".") for p in root.iterdir())
-        if subdirs and not has_files:
-            return {p.name: p for p in subdirs}
-    return {SINGLE_REPLICA: root}
+    """Replica name -> its log folder (`transforms.segments.replicas.replica_folders`)."""
+    return replica_folders(root or log_dir(), replica_names())

@@ -1,3 +1,3 @@
 """Data quality of the IDB and of the parsed events: Great Expectations suites generated from the
 table definitions (`quality.rules` -> `quality.suites`), run as Dagster asset checks
-(`quality.checks.build_quality_checks`). Great Expectations is imported lazily, inside the checks."""
+(`assets.checks.build_quality_checks`). Great Expectations is imported lazily, inside the checks."""

@@ -11,7 +11,7 @@ from assets.ha import build_ha_assets
 from assets.idb import build_idb_assets
 from assets.ingest import build_ingest_assets
 from assets.roles import build_role_assets
-from dagster_project.resources import IconConfig, Idb, LogStorage
+from assets.resources import IconConfig, Idb, LogStorage
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_OPTIONS = EXAMPLES / "icon-options.toml"

@@ -24,7 +24,7 @@ from assets.idb import build_idb_assets
 from assets.ingest import build_ingest_assets
 from assets.roles import build_role_assets
 from dagster_project import runner
-from dagster_project.resources import IconConfig, Idb, LogStorage
+from assets.resources import IconConfig, Idb, LogStorage
 from tests import badinput as bi
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"

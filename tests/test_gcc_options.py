@@ -16,7 +16,7 @@ import pytest
 
 from assets.idb import ROLE_TABLES
 from transforms.idb.store import IdbStore
-from dagster_project.resources import IconConfig
+from assets.resources import IconConfig
 from simulator.compare import load_window
 from transforms.config.snapshot import load_snapshot
 from transforms.idb.dictionary import CallType, CCEvent as E

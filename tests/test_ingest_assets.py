@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from assets.ingest import build_ingest_assets, parsed_key, segments_key
-from dagster_project.resources import IconConfig, LogStorage
+from assets.resources import IconConfig, LogStorage
 from tests.logtext import call_event, header
 
 SYNTHETIC = "synthetic/TS_EXAMPLE.20260310_070000_000.log"   # under the shared samples

@@ -18,10 +18,10 @@ import pytest
 from assets.idb import ROLE_TABLES, idb_key
 from assets.ingest import build_ingest_assets, parsed_key, segments_key
 from dagster_project import runner
-from dagster_project.partitions import HOURLY
-from dagster_project.resources import LogStorage
+from assets.partitions import HOURLY
+from assets.resources import LogStorage
 from quality import accounting, frames, rules
-from quality.checks import build_quality_checks
+from assets.checks import build_quality_checks
 from quality.report import check_report
 from quality.rules import (CHECKS, FOREIGN_KEYS, KEYS, VALUES, InDictionary, NotNull, Reference,
                            TimeOrder, Unique, dictionary_columns, rules_for)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project import settings
 from transforms.idb.store import IdbStore
 from transforms.config.snapshot import ConfigSnapshot, load_snapshot
 from transforms.roles.gcc.build import GccOptions
 from transforms.config.adata_spec import AdataSpec, spec_from_options
 from transforms.config.options import IconOptions, load_options
 from transforms.parsing.parse import ParseOptions
+from transforms.segments.replicas import parse_names, replica_folders
 from transforms.segments.store import SegmentStore
 
 
@@ -25,13 +25,18 @@ class LogStorage(dg.ConfigurableResource):
     log_dir: str
     data_dir: str
     workers: int = 1
+    replicas: str = ""      # comma-separated replica folder names (ICON_REPLICAS); "": detected
 
     @property
     def log_dir_path(self) -> Path:
         return Path(self.log_dir)
 
+    def replica_folders(self) -> dict[str, Path]:
+        """Replica name -> its log folder."""
+        return replica_folders(Path(self.log_dir), parse_names(self.replicas))
+
     def replica_root(self, replica: str) -> Path:
-        return settings.replicas(Path(self.log_dir)).get(replica, Path(self.log_dir) / replica)
+        return self.replica_folders().get(replica, Path(self.log_dir) / replica)
 
     def replica_data(self, replica: str) -> Path:
         return Path(self.data_dir) / replica
@@ -93,14 +98,3 @@ class Idb(dg.ConfigurableResource):
         store = IdbStore(self.url)
         store.create_schema()
         return store
-
-
-def default_resources() -> dict:
-    options = settings.options_file()
-    return {
-        "logs": LogStorage(log_dir=str(settings.log_dir()), data_dir=str(settings.data_dir()),
-                           workers=settings.workers()),
-        "icon": IconConfig(snapshot=str(settings.config_snapshot()),
-                            options_file=str(options) if options else ""),
-        "idb": Idb(url=settings.idb_url()),
-    }

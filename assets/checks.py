@@ -25,8 +25,8 @@ from assets.ha import events_dir
 from assets.idb import ROLE_TABLES, ROLES, idb_key
 from assets.ingest import parsed_key
 from assets.roles import previous_key, role_key
-from dagster_project.partitions import HOURLY
-from dagster_project.resources import IconConfig, Idb, LogStorage
+from assets.partitions import HOURLY
+from assets.resources import IconConfig, Idb, LogStorage
 from quality import accounting, frames
 from quality.report import Report, check_report
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
