@@ -2,8 +2,8 @@
 
 * one multi-asset check per ICON role (gcc, gls, gud): for every IDB table the role writes, the
   checks `keys` and `foreign_keys` (blocking), `values` (warning) and, where a coverage rule
-  exists, `completeness`. They validate what each hour wrote (the reconciled Parquet of the
-  hour, `LogStorage.reconciled_dir`) and resolve foreign keys against the IDB itself;
+  exists, `completeness`. They validate what each hour wrote (the role's hour in the data
+  folder) and resolve foreign keys against the IDB itself;
 * one multi-asset check per replica on `replica_X/parsed_events`: `line_accounting` (blocking)
   and `quarantine_share` (warning over `max-quarantine-share-warn`, blocking error over
   `max-quarantine-share-fail`).
@@ -21,17 +21,17 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from assets.ha import events_dir
-from assets.idb import ROLE_TABLES, ROLES, idb_key
+from assets.idb import ROLES, idb_key
 from assets.ingest import parsed_key
-from assets.roles import previous_key, role_key
-from assets.partitions import HOURLY
 from assets.resources import IconConfig, Idb, LogStorage
+from assets.roles import read_role_frames
 from quality import accounting, frames
 from quality.report import Report, check_report
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
 from quality.validate import CoverageInput, TableResult, validate_table
-from transforms.idb.schema import table as table_def
+from transforms.hours import hour_span, previous_key
+from transforms.idb import table as table_def
+from transforms.roles import ROLE_TABLES
 
 TABLE_ROLE = {name: role for role, names in ROLE_TABLES.items() for name in names}
 # a ranged run validates up to this many hours of a table in one suite run (GX costs per run)
@@ -68,11 +68,11 @@ def _spec(*args, **kwargs) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(*args, **kwargs)
 
 
-def idb_role_checks(role: str) -> dg.AssetChecksDefinition:
+def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     names = ROLE_TABLES[role]
     rules = {n: rules_for(n) for n in names}
     specs = [_spec(
-        check, asset=idb_key(n), blocking=CHECKS[check].blocking, partitions_def=HOURLY,
+        check, asset=idb_key(n), blocking=CHECKS[check].blocking, partitions_def=hourly,
         description=f"{CHECKS[check].description} (GX suite idb.{n})",
         additional_deps=_other_role_parents(rules[n], role) if check == FOREIGN_KEYS else None)
         for n in names for check in rules[n].checks]
@@ -94,12 +94,7 @@ def idb_role_checks(role: str) -> dg.AssetChecksDefinition:
         for batch in [keys[i:i + HOURS_PER_SUITE] for i in range(0, len(keys), HOURS_PER_SUITE)]:
             hours = []
             for part in batch:
-                staged = frames.read_staged_tables(logs.reconciled_dir(role, part))
-                if staged is None:
-                    raise FileNotFoundError(f"no {role} output for {part} in {logs.data_dir}: "
-                                            f"materialize {role_key(role).to_user_string()} and "
-                                            f"the idb {role} tables first")
-                hours.append(staged[0])
+                hours.append(read_role_frames(logs, role, part)[0])
             for n in sorted(wanted):
                 if rules[n].coverage:     # coverage compares one hour with that hour's events
                     for part, tables in zip(batch, hours):
@@ -146,20 +141,20 @@ def _as_written(frames_: list[pl.DataFrame], name: str) -> pl.DataFrame:
 def _coverage_input(logs: LogStorage, rule: CoversEvents, part: str) -> CoverageInput:
     """The hour's events as the roles read them (every replica's parsed events, reconciled:
     holes filled, nothing doubled) and the entities the role carried in from the hour before."""
-    events = frames.distinct_event_values([events_dir(logs, part) / "events.parquet"],
-                                          rule.event_column)
-    previous = frames.read_status(logs.reconciled_dir(rule.role, previous_key(part)))
+    data = logs.data()
+    events = frames.distinct_event_values([data.reconciled_events_file(part)], rule.event_column)
+    previous = data.role_status(rule.role, previous_key(part))
     return CoverageInput(events, frames.carried_entities(previous))
 
 
-def parsed_events_checks(replica: str) -> dg.AssetChecksDefinition:
+def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     key = parsed_key(replica)
     specs = [
-        _spec(accounting.LINE_ACCOUNTING, asset=key, blocking=True, partitions_def=HOURLY,
+        _spec(accounting.LINE_ACCOUNTING, asset=key, blocking=True, partitions_def=hourly,
               description="Every line of the hour's segments is counted once in the ledger "
                           "(parsed or quarantined, each quarantined line with its record), and "
                           "every event of the hour is in the partition. Blocking."),
-        _spec(accounting.QUARANTINE_SHARE, asset=key, blocking=True, partitions_def=HOURLY,
+        _spec(accounting.QUARANTINE_SHARE, asset=key, blocking=True, partitions_def=hourly,
               description="Quarantined lines / lines of the hour's segments: warns over "
                           "[icon-etl] max-quarantine-share-warn, fails (and blocks) over "
                           "max-quarantine-share-fail."),
@@ -179,13 +174,12 @@ def parsed_events_checks(replica: str) -> dg.AssetChecksDefinition:
         registry = store.registry()
         root = logs.replica_root(replica)
         validator = Validator()
+        data = logs.data()
         hours = []
         for part in context.partition_keys:
-            window = HOURLY.time_window_for_partition_key(part)
             hours.append(accounting.account_hour(
-                validator, part, registry, root, store.cache,
-                logs.parsed_dir(replica, part) / "events.parquet", window.start, window.end,
-                warn, fail))
+                validator, part, registry, root, data.replica(replica),
+                data.parsed_events_file(replica, part), *hour_span(part), warn, fail))
         selected = context.selected_asset_check_keys
         if dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING) in selected:
             yield _result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),
@@ -197,7 +191,8 @@ def parsed_events_checks(replica: str) -> dg.AssetChecksDefinition:
     return parsed_quality
 
 
-def build_quality_checks(replicas: list[str]) -> list[dg.AssetChecksDefinition]:
+def build_quality_checks(replicas: list[str], hourly: dg.PartitionsDefinition
+                         ) -> list[dg.AssetChecksDefinition]:
     """Every quality check of the code location (`dg.Definitions(asset_checks=...)`)."""
-    return [*[idb_role_checks(role) for role in ROLES],
-            *[parsed_events_checks(r) for r in replicas]]
+    return [*[idb_role_checks(role, hourly) for role in ROLES],
+            *[parsed_events_checks(r, hourly) for r in replicas]]

@@ -6,31 +6,27 @@ beside them."""
 import dagster as dg
 import polars as pl
 
-from assets.ingest import _preview, segments_key
 from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
-from assets.roles import read_staged, role_key
-from assets.partitions import HOURLY
+from assets.ingest import segments_key
+from assets.metadata import preview
 from assets.progress import report
 from assets.resources import IconConfig, Idb, LogStorage
-from transforms.idb import dictionary
+from assets.roles import read_role_frames, role_key
+from transforms.datafolder import LEDGERS
 from transforms.ha import dss
-from transforms.roles.gcc.build import GCC_TABLES
-from transforms.roles.gls.build import GLS_TABLES
-from transforms.roles.gud.build import GUD_TABLES
-from transforms.idb.schema import DSS_TABLES, table
-from transforms.idb.timecodes import timecode_frame
+from transforms.idb import DSS_TABLES, dictionary, table, timecode_frame
+from transforms.roles import ROLE_TABLES
 
 IDB_GROUP = "idb"
-ROLE_TABLES = {"gcc": GCC_TABLES, "gls": GLS_TABLES, "gud": GUD_TABLES}
 ROLES = list(ROLE_TABLES)
-LEDGER_TABLES = ("ETL_COVERAGE", "ETL_RECONCILE")
+LEDGER_TABLES = tuple(LEDGERS)
 
 
 def idb_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["idb", name])
 
 
-def build_idb_assets(replicas: list[str]) -> list:
+def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> list:
     @dg.asset(
         key=idb_key("reference"),
         deps=[segments_key(r) for r in replicas],
@@ -54,7 +50,7 @@ def build_idb_assets(replicas: list[str]) -> list:
             "dictionary_values": frames["G_DICTIONARY"].height,
             "endpoints": frames["GC_ENDPOINT"].height, "agents": frames["GC_AGENT"].height,
             "timecodes": store.count("G_TIMECODE"),
-            "dictionary": dg.MetadataValue.md(_preview(frames["G_DICT_TYPE"], 40))})
+            "dictionary": dg.MetadataValue.md(preview(frames["G_DICT_TYPE"], 40))})
 
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[DSS_KEY], group_name=IDB_GROUP,
@@ -92,7 +88,7 @@ def build_idb_assets(replicas: list[str]) -> list:
                             group_name=IDB_GROUP, kinds={"sqlite", "postgres"},
                             description=table(name).description)
                for name in LEDGER_TABLES],
-        partitions_def=HOURLY,
+        partitions_def=hourly,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=False,
         name="idb_ledgers",
@@ -112,10 +108,10 @@ def build_idb_assets(replicas: list[str]) -> list:
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
                 "rows_written": rows[name], "partitions": len(context.partition_keys)})
 
-    return [*[idb_writer(role) for role in ROLES], reference, dss_tables, ledgers]
+    return [*[idb_writer(role, hourly) for role in ROLES], reference, dss_tables, ledgers]
 
 
-def idb_writer(role: str) -> dg.AssetsDefinition:
+def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """One IDB asset per table of a role, written together per hour: entity tables replace the
     hour's entities (docs/architecture.md), the few tables without entities are upserted."""
     names = ROLE_TABLES[role]
@@ -124,7 +120,7 @@ def idb_writer(role: str) -> dg.AssetsDefinition:
         specs=[dg.AssetSpec(idb_key(name), deps=[role_key(role)], group_name=IDB_GROUP,
                             kinds={"sqlite", "postgres"}, description=table(name).description)
                for name in names],
-        partitions_def=HOURLY,
+        partitions_def=hourly,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=False,
         name=f"idb_{role}",
@@ -137,11 +133,7 @@ def idb_writer(role: str) -> dg.AssetsDefinition:
         replaced: dict[str, int] = {}
         over: dict[str, int] = {}
         for part in context.partition_keys:
-            staged = read_staged(logs.reconciled_dir(role, part))
-            if staged is None:
-                raise FileNotFoundError(f"no {role} output for {part}: materialize "
-                                        f"{role_key(role).to_user_string()} first")
-            tables, status = staged
+            tables, status = read_role_frames(logs, role, part)
             frames = {n: tables.get(n, table(n).empty()) for n in names}
             by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
             written = store.write_entities(by_entity, status["entity"].to_list(), part)

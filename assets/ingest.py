@@ -1,14 +1,13 @@
 """Ingest: raw log segments -> hourly parsed events, one line of assets per HA replica."""
 
-import shutil
-from datetime import datetime
-
 import dagster as dg
 import polars as pl
 
-from assets.partitions import HOURLY
+from assets.metadata import preview
 from assets.progress import report
 from assets.resources import IconConfig, LogStorage
+from transforms.hours import hour_span
+from transforms.parsing import EVENT_SCHEMA, KVPAIR_SCHEMA, STD_SCHEMA, ParseOptions
 
 RAW_GROUP = "raw_logs"
 PARSED_GROUP = "parsed_events"
@@ -22,14 +21,12 @@ def parsed_key(replica: str) -> dg.AssetKey:
     return dg.AssetKey([f"replica_{replica}", "parsed_events"])
 
 
-def _preview(frame: pl.DataFrame, rows: int = 10) -> str:
-    with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True,
-                   tbl_hide_dataframe_shape=True, tbl_rows=rows, tbl_cols=12,
-                   fmt_str_lengths=40):
-        return str(frame.head(rows))
+# what an hour of a replica holds, also when it has no event
+PARSED_SCHEMAS = {"events": {**EVENT_SCHEMA, "app": pl.String}, "kvpairs": KVPAIR_SCHEMA,
+                  "std_events": STD_SCHEMA}
 
 
-def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
+def build_ingest_assets(replica: str, hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=segments_key(replica),
         group_name=RAW_GROUP,
@@ -42,7 +39,7 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
     def log_segments(context: dg.AssetExecutionContext, logs: LogStorage,
                      icon: IconConfig) -> dg.MaterializeResult:
         store = logs.segments(replica)
-        options = logs.parse_options(redact_keys=icon.masked_keys())
+        options = ParseOptions(redact_keys=icon.masked_keys())
         result = store.refresh(options, logs.workers, progress=lambda m: report(context, m))
         reg = result.registry
         live = reg.filter(pl.col("duplicate_of").is_null())
@@ -57,7 +54,7 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
             "unplaced_events": int(live["unplaced_events"].sum() or 0),
             "first_event": str(first) if first else "", "last_event": str(last) if last else "",
             "seconds": round(result.seconds, 2),
-            "preview": dg.MetadataValue.md(_preview(reg.select(
+            "preview": dg.MetadataValue.md(preview(reg.select(
                 "segment_id", "path", "status", "app", "first_ts", "last_ts", "events", "lines",
                 "quarantined"))),
         })
@@ -65,7 +62,7 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=parsed_key(replica),
         deps=[segments_key(replica)],
-        partitions_def=HOURLY,
+        partitions_def=hourly,
         group_name=PARSED_GROUP,
         kinds={"polars", "parquet"},
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -75,11 +72,14 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
     )
     def parsed_events(context: dg.AssetExecutionContext, logs: LogStorage) -> dg.MaterializeResult:
         store = logs.segments(replica)
-        totals = {"events": 0, "kvpairs": 0, "std_events": 0}
+        data = logs.data()
+        totals = {name: 0 for name in PARSED_SCHEMAS}
         for key in context.partition_keys:
-            window = HOURLY.time_window_for_partition_key(key)
-            frames = store.slice_hour(window.start, window.end)
-            counts = write_partition(logs, replica, key, frames)
+            frames = store.slice_hour(*hour_span(key))
+            frames = {name: frames.get(name, pl.DataFrame(schema=schema))
+                      for name, schema in PARSED_SCHEMAS.items()}
+            data.write_parsed_hour(replica, key, frames)
+            counts = {name: frame.height for name, frame in frames.items()}
             for name, n in counts.items():
                 totals[name] += n
             report(context, f"{replica} {key}: {counts['events']:,} events")
@@ -88,38 +88,9 @@ def build_ingest_assets(replica: str) -> list[dg.AssetsDefinition]:
         if events is not None and events.height:
             metadata["first_event"] = str(events["ts"].min())
             metadata["last_event"] = str(events["ts"].max())
-            metadata["messages"] = dg.MetadataValue.md(_preview(
+            metadata["messages"] = dg.MetadataValue.md(preview(
                 events.group_by("message").len().sort("len", descending=True), 15))
         return dg.MaterializeResult(metadata=metadata)
 
     return [log_segments, parsed_events]
 
-
-def write_partition(logs: LogStorage, replica: str, key: str,
-                    frames: dict[str, pl.DataFrame]) -> dict[str, int]:
-    """Replace the partition's folder atomically (written aside, then renamed)."""
-    final = logs.parsed_dir(replica, key)
-    staging = final.with_name(final.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    counts = {}
-    for name in ("events", "kvpairs", "std_events"):
-        frame = frames.get(name)
-        if frame is None:
-            frame = empty_partition_frame(name)
-        frame.write_parquet(staging / f"{name}.parquet")
-        counts[name] = frame.height
-    (staging / "_written").write_text(datetime.now().isoformat())
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
-    return counts
-
-
-def empty_partition_frame(name: str) -> pl.DataFrame:
-    from transforms.parsing.event_columns import EVENT_SCHEMA
-    from transforms.parsing.parse import KVPAIR_SCHEMA, STD_SCHEMA
-
-    schema = {"events": {**EVENT_SCHEMA, "app": pl.String}, "kvpairs": KVPAIR_SCHEMA,
-              "std_events": STD_SCHEMA}[name]
-    return pl.DataFrame(schema=schema)

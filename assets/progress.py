@@ -1,20 +1,16 @@
-"""Progress lines of long work: always to the run's log (the UI shows them); also to a sink
-the command line sets for in-process runs (`icon-etl load` prints one line per partition and
-step without Dagster's own debug output)."""
+"""Progress lines of long work: to the run's log (the UI shows them) and to the Python logger
+`icon_etl.progress`, which in-process runs of the command line print (`icon-etl load` shows one
+line per partition and step without Dagster's own debug output: dagster_project/runner.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 
-_sink: Callable[[str], None] | None = None
-
-
-def set_sink(sink: Callable[[str], None] | None) -> None:
-    global _sink
-    _sink = sink
+PROGRESS_LOGGER = "icon_etl.progress"
+_log = logging.getLogger(PROGRESS_LOGGER)
 
 
 def report(context, message: str) -> None:
     context.log.info(message)
-    if _sink is not None:
-        _sink(message)
+    _log.info(message)
+

@@ -13,22 +13,22 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.parse_bench import DAY, simulated_logs  # noqa: E402
-from transforms import dss  # noqa: E402
-from transforms.config.snapshot import load_snapshot  # noqa: E402
-from transforms.segments.store import SegmentStore  # noqa: E402
+from transforms.config import load_snapshot
+from transforms.datafolder import DataFolder  # noqa: E402
+from transforms.ha import dss  # noqa: E402
+from transforms.segments import SegmentStore
 
 MB = 1_000_000
 
 
 def main() -> None:
     logs = simulated_logs("bep300-day", DAY)
-    store = SegmentStore(logs, ROOT / "bench" / "out" / "dss-bench")
-    if not store.registry_path.exists():
+    store = SegmentStore(logs, DataFolder(ROOT / "bench" / "out" / "dss-bench").replica("a"))
+    if store.registry().height == 0:
         print("registering (parsing) the day ...", flush=True)
         store.refresh(workers=2)
     switches = load_snapshot(logs.parent / "config.json").switches()

@@ -98,7 +98,7 @@ def split_and_write(path: str, out: str) -> tuple[int, int]:
 
 def floor_summary(paths: list[Path], out: Path, workers: int) -> dict:
     """`split_and_write` over every file, in worker processes set up as the parser's."""
-    from transforms.parsing.parse_files import discover, worker_pool
+    from transforms.parsing import discover, worker_pool
 
     files = discover(paths)
     out.mkdir(parents=True)
@@ -113,7 +113,7 @@ def floor_summary(paths: list[Path], out: Path, workers: int) -> dict:
 
 # -- one measurement (run in a child process) --------------------------------------------------------
 def measure(paths: list[str], workers: int, floor: bool = False) -> dict:
-    from transforms.parsing.parse_files import parse_to_parquet
+    from transforms.parsing import parse_to_parquet
 
     out = OUT / f"parsed-{os.getpid()}"
     try:
@@ -212,7 +212,7 @@ def main() -> None:
 def big_files(logs: Path, targets: list[int]) -> None:
     """Memory on single big files: parse files of different sizes with workers=1; the peak RSS
     should not grow with the file (it is set by the chunk size)."""
-    from transforms.parsing.logread import DEFAULT_CHUNK_BYTES
+    from transforms.parsing import DEFAULT_CHUNK_BYTES
 
     results = []
     for target in sorted(set(targets)):

@@ -29,20 +29,20 @@ warnings.filterwarnings("ignore")
 import dagster as dg  # noqa: E402
 import polars as pl  # noqa: E402
 
-from assets.ha import build_ha_assets  # noqa: E402
-from assets.idb import ROLE_TABLES, build_idb_assets  # noqa: E402
-from assets.ingest import build_ingest_assets  # noqa: E402
-from assets.roles import build_role_assets  # noqa: E402
-from dagster_project import runner  # noqa: E402
+from assets.graph import build_assets  # noqa: E402
+from assets.partitions import hourly_partitions  # noqa: E402
 from assets.resources import IconConfig, Idb, LogStorage  # noqa: E402
+from dagster_project import runner  # noqa: E402
+from transforms.hours import hour_span  # noqa: E402
+from transforms.roles import ROLE_TABLES  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
+HOURLY = hourly_partitions()
 
 
 def pipeline_assets(replicas: list[str]) -> list:
     """The asset graph as dagster_project/definitions.py builds it (without the checks)."""
-    return ([a for r in replicas for a in build_ingest_assets(r)] + build_ha_assets(replicas)
-            + build_role_assets() + build_idb_assets(replicas))
+    return build_assets(replicas, HOURLY)
 
 
 def main() -> int:
@@ -80,9 +80,7 @@ def run(args, out: Path) -> int:
     logs = LogStorage(log_dir=str(sim / "logs"), data_dir=str(work / "data"), workers=2)
     icon = IconConfig(snapshot=str(sim / "config.json"), options_file=str(sim / "icon-options.toml"))
     idb = Idb(url=url)
-    from dagster_project import settings
-
-    replicas = sorted(settings.replicas(sim / "logs"))
+    replicas = sorted(logs.replica_folders())
     resources = {"logs": logs, "icon": icon, "idb": idb}
     if not (work / "idb.sqlite").exists():
         work.mkdir(parents=True, exist_ok=True)
@@ -93,20 +91,17 @@ def run(args, out: Path) -> int:
         print(f"pipeline: {summary} in {time.perf_counter() - t0:.1f} s")
 
     # the busiest hour: most G_CALL rows written
-    parts = sorted(p.name for p in (work / "data" / "reconciled" / "gcc").iterdir()
-                   if (p / "tables" / "G_CALL.parquet").exists())
-    part_dir = max(parts, key=lambda p: pl.scan_parquet(
-        work / "data" / "reconciled" / "gcc" / p / "tables" / "G_CALL.parquet").select(pl.len())
-        .collect().item())
-    part = f"{part_dir[:13]}:{part_dir[13:]}"
+    data = logs.data()
+    part = max(data.role_hours("gcc"), key=lambda p: pl.scan_parquet(
+        data.role_table_file("gcc", p, "G_CALL")).select(pl.len()).collect().item())
     print(f"validating partition {part} (replicas {', '.join(replicas)})")
 
     t0 = time.perf_counter()
     import great_expectations  # noqa: F401
 
     gx_import = time.perf_counter() - t0
-    from quality import accounting, frames
     from assets.checks import _coverage_input
+    from quality import accounting, frames
     from quality.rules import rules_for
     from quality.suites import Validator
     from quality.validate import validate_table
@@ -119,7 +114,7 @@ def run(args, out: Path) -> int:
     print(f"\n{'table':28s} {'rows':>8s} {'expect.':>7s} {'failed':>6s} {'seconds':>8s}")
     total = 0.0
     for role, names in ROLE_TABLES.items():
-        staged = frames.read_staged_tables(logs.reconciled_dir(role, part))
+        staged = data.role_hour(role, part)
         tables = staged[0] if staged else {}
         for name in names:
             rules = rules_for(name)
@@ -134,15 +129,12 @@ def run(args, out: Path) -> int:
             for f in res.failures[:3]:
                 print(f"    failed: {f.outcome.expect.label}: {f.outcome.observed_text}")
     acc_total = 0.0
-    from assets.partitions import HOURLY
-
-    window = HOURLY.time_window_for_partition_key(part)
     for r in replicas:
         store = logs.segments(r)
         t0 = time.perf_counter()
         hour = accounting.account_hour(
-            validator, part, store.registry(), logs.replica_root(r), store.cache,
-            logs.parsed_dir(r, part) / "events.parquet", window.start, window.end,
+            validator, part, store.registry(), logs.replica_root(r), data.replica(r),
+            data.parsed_events_file(r, part), *hour_span(part),
             float(options.get("icon-etl", "max-quarantine-share-warn")),
             float(options.get("icon-etl", "max-quarantine-share-fail")))
         dt = time.perf_counter() - t0
@@ -158,13 +150,13 @@ def run(args, out: Path) -> int:
     if args.dagster:
         from assets.checks import build_quality_checks
 
-        checks = build_quality_checks(replicas)
+        checks = build_quality_checks(replicas, HOURLY)
         with dg.instance_for_test() as instance:
             t0 = time.perf_counter()
             result = dg.materialize(
                 pipeline_assets(replicas) + checks, selection=dg.AssetSelection.checks(*checks),
                 instance=instance, resources=resources, raise_on_error=False,
-                run_config=runner.QUIET, tags={runner.RANGE_START: part, runner.RANGE_END: part})
+                run_config=runner.quiet(), tags={runner.RANGE_START: part, runner.RANGE_END: part})
             dt = time.perf_counter() - t0
             evals = result.get_asset_check_evaluations()
             print(f"dagster: {len(evals)} asset checks, {sum(not e.passed for e in evals)} failed, "

@@ -22,14 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulator import simulate  # noqa: E402
-from simulator.compare import (compare_agents, compare_calls, compare_user_data,  # noqa: E402
-                               load_truth_calls, load_window)
-from transforms.config.snapshot import load_snapshot  # noqa: E402
-from transforms.roles.gcc.build import build_gcc  # noqa: E402
-from transforms.roles.gls.build import PARTY_LOOKUP, build_gls  # noqa: E402
-from transforms.roles.gud.build import build_gud  # noqa: E402
-from transforms.config.adata_spec import spec_from_options  # noqa: E402
-from transforms.config.options import load_options  # noqa: E402
+from simulator.compare import (  # noqa: E402
+    compare_agents,
+    compare_calls,
+    compare_user_data,
+    load_truth_calls,
+    load_window,
+)
+from transforms.config import load_options, load_snapshot, spec_from_options
+from transforms.roles import PARTY_LOOKUP, build_gcc, build_gls, build_gud
 
 EXAMPLES = ROOT / "examples"
 
@@ -82,14 +83,14 @@ def main() -> int:
     gcc = build_gcc(window.events, window.kvpairs, config, "bench")
     timings["gcc"] = time.perf_counter() - t
     t = time.perf_counter()
-    gud = build_gud(window.events, window.kvpairs, config, gcc.tables, spec_from_options(options),
+    gud = build_gud(window.events, window.kvpairs, config, gcc, spec_from_options(options),
                     options.get("callconcentrator", "adata-userdata-history"), "bench")
     timings["gud"] = time.perf_counter() - t
     t = time.perf_counter()
     gls = build_gls(window.events, window.kvpairs, config, "bench", options,
                     gcc.tables["G_PARTY"].select(PARTY_LOOKUP))
     timings["gls"] = time.perf_counter() - t
-    tables = {**gcc.tables, **gud, **gls.tables}
+    tables = {**gcc.tables, **gud.tables, **gls.tables}
 
     truth = load_truth_calls(sim / "truth")
     ok = print_report(f"calls ({len(truth):,} in the truth file)", compare_calls(tables, truth))

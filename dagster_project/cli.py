@@ -10,13 +10,11 @@ the data folder is not writable, a disk is full). No traceback is printed for an
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
-
 
 # options (and attached-data spec) the demo runs with: examples/ of the source checkout
 EXAMPLE_OPTIONS = Path(__file__).resolve().parents[1] / "examples" / "icon-options.toml"
@@ -45,8 +43,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from transforms.parsing.parse import ParseOptions
-    from transforms.parsing.parse_files import parse_to_parquet
+    from transforms.parsing import ParseOptions, parse_to_parquet
 
     options = ParseOptions(chunk_bytes=args.chunk_mb * 1024 * 1024,
                            redact_keys=frozenset(args.redact or []))
@@ -58,63 +55,62 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Simulate a small contact center (unless ICON_LOG_DIR is set) and run the main job."""
-    home = Path(os.environ.setdefault("ICON_HOME", str(Path(args.home).absolute())))
-    if not os.environ.get("ICON_LOG_DIR"):
-        demo = home / "demo"
-        logs = demo / "logs"
-        if not logs.exists():
+    from dagster_project.settings import Settings
+
+    home = {"home": Path(args.home).absolute()}
+    settings = Settings.from_env(defaults=home)
+    if not settings.log_dir_given:
+        demo = settings.home / "demo"
+        if not (demo / "logs").exists():
             from simulator import simulate
 
             _err(f"simulating a small contact center into {demo} ...")
             simulate(demo, profile="small", hours=args.hours, seed=args.seed, progress=_err)
-        os.environ["ICON_LOG_DIR"] = str(logs)
-        os.environ.setdefault("ICON_CONFIG_SNAPSHOT", str(demo / "config.json"))
-        if EXAMPLE_OPTIONS.exists():
-            os.environ.setdefault("ICON_OPTIONS", str(EXAMPLE_OPTIONS))
-    _check_setup()
-    return _run_everything(args)
+        settings = Settings.from_env(defaults={
+            **home, "log_dir": demo / "logs", "config_snapshot": demo / "config.json",
+            "options_file": EXAMPLE_OPTIONS if EXAMPLE_OPTIONS.exists() else None})
+    _check_setup(settings)
+    return _run_everything(args, settings)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Register the logs and process every hour they cover (or --start/--end) into the IDB."""
-    _set_env("ICON_LOG_DIR", args.logs)
-    _set_env("ICON_IDB_URL", args.idb)
-    _set_env("ICON_DATA_DIR", args.data)
-    _set_env("ICON_CONFIG_SNAPSHOT", args.config)
-    _set_env("ICON_OPTIONS", args.options)
-    if args.logs and not Path(args.logs).is_dir():
+    from dagster_project.settings import Settings
+
+    if not Path(args.logs).is_dir():
         raise FileNotFoundError(f"--logs {args.logs}: not a folder of T-Server log segments")
-    _check_setup()
-    return _run_everything(args)
+    settings = Settings.from_env(log_dir=args.logs, idb_url=args.idb, data_dir=args.data,
+                                 config_snapshot=args.config, options_file=args.options)
+    _check_setup(settings)
+    return _run_everything(args, settings)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Process a range of hours again (the logs are registered first), in as few runs as the
     backfill policy allows."""
-    _check_setup()
-    return _run_everything(args)
+    from dagster_project.settings import Settings
+
+    settings = Settings.from_env()
+    _check_setup(settings)
+    return _run_everything(args, settings)
 
 
-def _check_setup() -> None:
+def _check_setup(settings) -> None:
     """What a run needs, checked before anything is parsed or written: the log folders, the
     options file, the attached-data spec and the configuration snapshot (a problem is exit 2,
     naming the file, the option and the allowed values: nothing falls back silently), then the
     IDB and the data folder (exit 3)."""
-    from dagster_project import settings
-    from transforms.config.snapshot import ConfigError, load_snapshot
-    from transforms.config.adata_spec import spec_from_options
-    from transforms.config.options import load_options
+    from transforms.config import ConfigError, load_options, load_snapshot, spec_from_options
 
-    root = settings.log_dir()
+    root = settings.log_dir
     if not root.is_dir():
         raise FileNotFoundError(f"log folder {root} does not exist (set ICON_LOG_DIR or pass "
                                 f"--logs to a folder of T-Server log segments)")
-    for name in (os.environ.get("ICON_REPLICAS") or "").split(","):
-        name = name.strip()
-        if name and (name in (".", "..") or "/" in name or os.sep in name):
+    for name in settings.replica_names:
+        if name in (".", "..") or "/" in name or os.sep in name:
             raise ValueError(f"ICON_REPLICAS: {name!r} is not a folder name inside the log "
                              f"folder {root}")
-    for replica, folder in settings.replicas(root).items():
+    for replica, folder in settings.replicas().items():
         if not folder.is_dir():
             raise FileNotFoundError(f"replica {replica}: log folder {folder} does not exist "
                                     f"(ICON_REPLICAS names the sub-folders of {root})")
@@ -122,25 +118,25 @@ def _check_setup() -> None:
             raise ValueError(f"replica {replica}: {folder} is a symbolic link to "
                              f"{folder.resolve()}, outside the log folder {root} (never read: "
                              f"put the replica's files in the log folder)")
-    spec_from_options(load_options(settings.options_file()))
-    snapshot = settings.config_snapshot()
+    spec_from_options(load_options(settings.options_file))
+    snapshot = settings.config_snapshot
     if snapshot.exists():
         load_snapshot(snapshot)
-    elif os.environ.get("ICON_CONFIG_SNAPSHOT"):
+    elif settings.config_snapshot_given:
         raise ConfigError(f"{snapshot}: configuration snapshot not found (--config or "
                           f"ICON_CONFIG_SNAPSHOT)")
     else:
         _err(f"no configuration snapshot at {snapshot}: every party is External and every "
              f"DBID is null (docs/config-snapshot.md)")
-    _check_idb(settings.idb_url())
-    _check_writable(settings.data_dir(), "data folder (--data, ICON_DATA_DIR)")
+    _check_idb(settings.idb_url)
+    _check_writable(settings.data_dir, "data folder (--data, ICON_DATA_DIR)")
 
 
 def _check_idb(url: str) -> None:
     """The IDB answers and its tables can be created (the password is never printed)."""
     import sqlalchemy as sa
 
-    from transforms.idb.store import IdbStore, redact_url
+    from transforms.idb import IdbStore, redact_url
 
     try:
         parsed = sa.engine.make_url(url)
@@ -170,19 +166,13 @@ def _check_writable(folder: Path, what: str) -> None:
                                  f"{exc.strerror or exc}") from None
 
 
-def _set_env(name: str, value) -> None:
-    if value:
-        os.environ[name] = str(Path(value).absolute()) if name != "ICON_IDB_URL" else str(value)
-
-
-def _hours(args: argparse.Namespace) -> list[str] | None:
-    """Partition keys from --start (inclusive) to --end (exclusive); None: every hour with data."""
+def _time_range(args: argparse.Namespace):
+    """(first, last) instants of --start (inclusive) .. --end (exclusive); None: every hour
+    with data."""
     start, end = getattr(args, "start", None), getattr(args, "end", None)
     if not start and not end:
         return None
     from datetime import datetime, timedelta, timezone
-
-    from dagster_project.runner import hours_between
 
     def parse(text: str, flag: str) -> datetime:
         try:
@@ -196,28 +186,31 @@ def _hours(args: argparse.Namespace) -> list[str] | None:
     first, last = parse(start, "--start"), parse(end, "--end") - timedelta(microseconds=1)
     if last < first:
         raise ValueError(f"--end {end} is not after --start {start}")
-    return hours_between(first, last)
+    return first, last
 
 
-def _run_everything(args: argparse.Namespace) -> int:
+def _run_everything(args: argparse.Namespace, settings) -> int:
     started = time.perf_counter()
-    from dagster_project import runner, settings
-    from dagster_project.definitions import defs
+    from dagster_project import runner
+    from dagster_project.definitions import build_definitions
 
-    keys = _hours(args)
+    span = _time_range(args)
     try:
-        instance = runner.local_instance()
+        instance = runner.local_instance(settings.dagster_home)
     except OSError as exc:
-        raise EnvironmentProblem(f"Dagster home {os.environ.get('DAGSTER_HOME')} cannot be "
+        raise EnvironmentProblem(f"Dagster home {settings.dagster_home} cannot be "
                                  f"used: {exc.strerror or exc}") from None
-    _err(f"logs: {settings.log_dir()}  data: {settings.data_dir()}  "
-         f"dagster home: {os.environ['DAGSTER_HOME']}")
-    with _console_errors_in_summary(runner):
-        summary = runner.run_all(
-            defs, instance, partition_keys=keys, progress=_err,
-            hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
-            verbose=not getattr(args, "quiet", False),
-            checks=not getattr(args, "no_checks", False))
+    defs = build_definitions(settings)
+    keys = runner.hour_keys(defs, *span) if span else None
+    _err(f"logs: {settings.log_dir}  data: {settings.data_dir}  "
+         f"dagster home: {settings.dagster_home}")
+    # a failed step is one line of the summary naming the step and the error: Dagster's console
+    # log (with its stack traces) stays quiet; the whole log is in the instance (the UI)
+    summary = runner.run_all(
+        defs, instance, partition_keys=keys, progress=_err,
+        hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
+        verbose=not getattr(args, "quiet", False),
+        checks=not getattr(args, "no_checks", False), console_level="CRITICAL")
     summary.update(runner.idb_summary(defs))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(summary))
@@ -226,26 +219,12 @@ def _run_everything(args: argparse.Namespace) -> int:
         error = summary.get("error", "")
         _err(f"a run failed: {error}\n(the run's log is in the Dagster UI: make ui)")
         if any(marker in error for marker in ENVIRONMENT_ERRORS):
-            _err(f"the data folder ({settings.data_dir()}), the Dagster home or the IDB could not "
+            _err(f"the data folder ({settings.data_dir}), the Dagster home or the IDB could not "
                  f"be written: free space or fix permissions, then run the same command again")
             return 3
         return 1
     _err("open the Dagster UI with:  make ui   (then http://127.0.0.1:3000)")
     return 0
-
-
-@contextlib.contextmanager
-def _console_errors_in_summary(runner):
-    """In-process runs print their own progress lines and, when a step fails, one line naming
-    the step and the error: Dagster's console log (with its stack traces) stays quiet; the whole
-    log is in the instance (the UI)."""
-    config = runner.QUIET["loggers"]["console"]["config"]
-    level = config.get("log_level")
-    config["log_level"] = "CRITICAL"
-    try:
-        yield
-    finally:
-        config["log_level"] = level
 
 
 MAX_PROBLEM_LINES = 20
@@ -281,21 +260,20 @@ def _report_input_problems(defs) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from dagster_project import settings
-    from transforms.idb.explain import ExplainError, explain
-
     import sqlalchemy as sa
 
-    from transforms.idb.store import IdbError, describe_db_error, redact_url
+    from dagster_project.settings import Settings
+    from transforms.datafolder import DataFolder
+    from transforms.idb import ExplainError, IdbError, describe_db_error, explain_call, redact_url
 
-    url = args.idb or settings.idb_url()
+    settings = Settings.from_env(idb_url=args.idb, data_dir=args.data)
     try:
-        explain(args.call_uuid, url, Path(args.data) if args.data else settings.data_dir())
+        explain_call(args.call_uuid, settings.idb_url, DataFolder(settings.data_dir))
     except ExplainError as exc:
         _err(f"icon-etl explain: {exc}")
         return 1
     except sa.exc.DBAPIError as exc:
-        raise IdbError(f"IDB {redact_url(url)}: {describe_db_error(exc)}") from None
+        raise IdbError(f"IDB {redact_url(settings.idb_url)}: {describe_db_error(exc)}") from None
     return 0
 
 
@@ -378,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001  (an environment problem: one line, no traceback)
-        from transforms.idb.store import IdbError
+        from transforms.idb import IdbError
 
         if not isinstance(exc, (IdbError, EnvironmentProblem, OSError)):
             raise

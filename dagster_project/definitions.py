@@ -1,55 +1,49 @@
-"""The code location: one line of ingest assets per HA replica, and the jobs that run them."""
+"""The code location: one line of ingest assets per HA replica, the roles and the IDB, their
+checks, and the jobs, schedule and sensor that run them — built from one `Settings` object.
+Dagster loads `defs` when the code location loads (not at import): the replica folders are
+looked at then."""
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
 
-# Beta/preview parameters we rely on on purpose (backfill policies, partitioned checks).
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-
-from assets.checks import build_quality_checks
-from assets.ha import build_ha_assets
-from assets.idb import build_idb_assets
-from assets.ingest import build_ingest_assets
+from assets.graph import build_assets, build_checks
+from assets.partitions import hourly_partitions
 from assets.resources import IconConfig, Idb, LogStorage
-from assets.roles import build_role_assets
-from dagster_project import settings
 from dagster_project.jobs import hourly_job, main_job, register_job
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
-
-REPLICAS = sorted(settings.replicas())
-
-ingest_assets = [a for replica in REPLICAS for a in build_ingest_assets(replica)]
-role_assets = build_role_assets()
-ha_assets = build_ha_assets(REPLICAS)
-idb_assets = build_idb_assets(REPLICAS)
-# Great Expectations suites as asset checks on every IDB table and parsed-events partition
-quality_checks = build_quality_checks(REPLICAS)
-
-ASSETS = ingest_assets + role_assets + ha_assets + idb_assets
+from dagster_project.settings import Settings
 
 
-def default_resources() -> dict:
-    options = settings.options_file()
+def resources(settings: Settings) -> dict:
+    options = settings.options_file
     return {
-        "logs": LogStorage(log_dir=str(settings.log_dir()), data_dir=str(settings.data_dir()),
-                           workers=settings.workers(),
-                           replicas=",".join(settings.replica_names())),
-        "icon": IconConfig(snapshot=str(settings.config_snapshot()),
-                            options_file=str(options) if options else ""),
-        "idb": Idb(url=settings.idb_url()),
+        "logs": LogStorage(log_dir=str(settings.log_dir), data_dir=str(settings.data_dir),
+                           workers=settings.workers, replicas=",".join(settings.replica_names)),
+        "icon": IconConfig(snapshot=str(settings.config_snapshot),
+                           options_file=str(options) if options else ""),
+        "idb": Idb(url=settings.idb_url),
     }
 
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=quality_checks,
-    jobs=[main_job, hourly_job, register_job(ASSETS)],
-    schedules=[hourly_schedule],
-    sensors=[log_folder_sensor],
-    resources=default_resources(),
-)
+def build_definitions(settings: Settings) -> dg.Definitions:
+    replicas = sorted(settings.replicas())
+    hourly = hourly_partitions(settings.partitions_start)
+    assets = build_assets(replicas, hourly)
+    hourly_run = hourly_job(hourly)
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=build_checks(replicas, hourly),
+        jobs=[main_job(), hourly_run, register_job(assets)],
+        schedules=[hourly_schedule(hourly_run, settings.schedule_running)],
+        sensors=[log_folder_sensor],
+        resources=resources(settings),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev` / `dagster-webserver -w workspace.yaml` load: the environment's
+    settings (dagster_project/settings.py)."""
+    return build_definitions(Settings.from_env())

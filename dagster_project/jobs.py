@@ -1,20 +1,22 @@
-"""Jobs: the whole graph, and the hourly job the schedule and the sensor launch."""
+"""Jobs: the whole graph, the hourly job the schedule and the sensor launch, and registration."""
 
 import dagster as dg
 
-from assets.partitions import HOURLY
 
-# Every asset: registration (unpartitioned) runs first, then the hours in order.
-main_job = dg.define_asset_job(
-    "icon_main", selection=dg.AssetSelection.all(),
-    description="Register and parse log segments, reconcile the replicas, build the IDB.")
+def main_job():
+    """Every asset: registration (unpartitioned) runs first, then the hours in order."""
+    return dg.define_asset_job(
+        "icon_main", selection=dg.AssetSelection.all(),
+        description="Register and parse log segments, reconcile the replicas, build the IDB.")
 
-# The same graph as a partitioned job: one run processes one hour, or a range of hours
-# (tags dagster/asset_partition_range_start/_end), re-registering the segments first.
-hourly_job = dg.define_asset_job(
-    "icon_hourly", selection=dg.AssetSelection.all(), partitions_def=HOURLY,
-    description="Register new segments, then process one hour (or a range of hours) of every "
-                "replica all the way into the IDB.")
+
+def hourly_job(hourly: dg.PartitionsDefinition):
+    """The same graph as a partitioned job: one run processes one hour, or a range of hours (tags
+    dagster/asset_partition_range_start/_end), re-registering the segments first."""
+    return dg.define_asset_job(
+        "icon_hourly", selection=dg.AssetSelection.all(), partitions_def=hourly,
+        description="Register new segments, then process one hour (or a range of hours) of every "
+                    "replica all the way into the IDB.")
 
 
 def register_job(assets: list[dg.AssetsDefinition]):

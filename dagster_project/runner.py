@@ -1,55 +1,94 @@
-"""Run the asset graph in-process over a range of hours (used by `icon-etl demo` and `load`).
+"""Run the asset graph in-process over a range of hours (used by `icon-etl demo`, `load` and
+`backfill`).
 
 Unpartitioned assets (the segment registries) run first; partitioned ones then run as ranged
-single runs of at most `HOURS_PER_RUN` hours each (30 days), in time order, against a real Dagster instance so that the
-runs show up in the UI.
+single runs of `hours_per_run` hours each (default 720: a month is one run), in time order,
+against a real Dagster instance so that the runs show up in the UI.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
-from dagster_project import settings
-from assets.partitions import HOURLY
-from assets.progress import set_sink
+from assets.progress import PROGRESS_LOGGER
+from transforms.hours import keys_between
 
-# In-process runs print our own progress lines; Dagster's step-by-step DEBUG log stays in the
-# instance (visible in the UI) instead of flooding the terminal.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+def quiet(console_level: str = "WARNING") -> dict:
+    """Run config for in-process runs: they print our own progress lines, and Dagster's
+    step-by-step log stays in the instance (visible in the UI) instead of flooding the terminal.
+    A new dict each time: nothing shared between runs is changed."""
+    return {"loggers": {"console": {"config": {"log_level": console_level}}}}
+
+
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 # one run per 30 days of hours: the assets loop over their hours in order inside the run, so a
-# month-long backfill is one run (tech-notes §3.4), not 720
+# month-long backfill is one ranged run (the two tags above), not 720
 HOURS_PER_RUN = 720
 
 
-def local_instance() -> dg.DagsterInstance:
-    """The local Dagster instance under $DAGSTER_HOME (default $ICON_HOME/dagster_home)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home() / "dagster_home")))
+def local_instance(home: Path) -> dg.DagsterInstance:
+    """The local Dagster instance in `home` (DAGSTER_HOME; created with telemetry off)."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(home))
 
 
-def hours_between(first: datetime, last: datetime) -> list[str]:
-    """Partition keys of every hour from `first` to `last` (inclusive)."""
-    start = first.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    keys = []
-    while start <= last:
-        keys.append(start.strftime("%Y-%m-%d-%H:%M"))
-        start += timedelta(hours=1)
-    return [k for k in keys if k in set(HOURLY.get_partition_keys_in_range(
-        dg.PartitionKeyRange(keys[0], keys[-1])))] if keys else []
+def hour_keys(defs: dg.Definitions, first: datetime, last: datetime) -> list[str]:
+    """Keys of every hour from `first` to `last` (inclusive) that the graph's hourly
+    partitioning has (none before its start)."""
+    keys = keys_between(first, last)
+    hourly = _hourly(defs)
+    if not keys or hourly is None:
+        return []
+    known = set(hourly.get_partition_keys_in_range(dg.PartitionKeyRange(keys[0], keys[-1])))
+    return [k for k in keys if k in known]
 
 
-def data_span(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[datetime, datetime] | None:
+def _hourly(defs: dg.Definitions) -> dg.PartitionsDefinition | None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if graph.get(key).partitions_def is not None:
+            return graph.get(key).partitions_def
+    return None
+
+
+@contextlib.contextmanager
+def progress_lines(progress: Callable[[str], None] | None) -> Iterator[None]:
+    """While the block runs, the assets' progress lines (assets/progress.py) go to `progress`."""
+    if progress is None:
+        yield
+        return
+    handler = _Forward(progress)
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class _Forward(logging.Handler):
+    def __init__(self, progress: Callable[[str], None]):
+        super().__init__(logging.INFO)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.progress(record.getMessage())
+
+
+def data_span(defs: dg.Definitions) -> tuple[datetime, datetime] | None:
     """First and last event time over every replica's registry."""
     logs = defs.resources["logs"]
     spans = [logs.segments(r).span() for r in logs.replica_folders()]
@@ -60,10 +99,12 @@ def data_span(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[datet
 def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
             partition_keys: list[str] | None = None,
             progress: Callable[[str], None] = print, hours_per_run: int = HOURS_PER_RUN,
-            verbose: bool = False, checks: bool = True) -> dict:
+            verbose: bool = False, checks: bool = True,
+            console_level: str = "WARNING") -> dict:
     """Materialize unpartitioned assets, then every partition (all hours with data by default).
     `verbose`: also print each asset's per-partition progress lines; `checks=False` leaves the
-    data-quality asset checks out (they can be run later from the UI)."""
+    data-quality asset checks out (they can be run later from the UI); `console_level`: what of
+    Dagster's own log reaches the terminal."""
     graph = defs.resolve_asset_graph()
     all_assets = list(defs.assets or []) + (list(defs.asset_checks or []) if checks else [])
     unpartitioned = [k for k in graph.get_all_asset_keys()
@@ -72,20 +113,20 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
                    if graph.get(k).is_partitioned and graph.get(k).is_materializable]
     resources = defs.resources
     summary: dict = {"runs": 0, "partitions": 0, "failed_runs": 0}
-    set_sink((lambda m: progress(f"    {m}")) if verbose else None)
-    try:
+    with progress_lines((lambda m: progress(f"    {m}")) if verbose else None):
         if unpartitioned:
             progress(f"registering log segments ({len(unpartitioned)} assets)")
             result = dg.materialize(all_assets, selection=unpartitioned, instance=instance,
-                                    resources=resources, raise_on_error=False, run_config=QUIET)
+                                    resources=resources, raise_on_error=False,
+                                    run_config=quiet(console_level))
             summary["runs"] += 1
             if not result.success:
                 summary["failed_runs"] += 1
                 summary["error"] = _first_error(result)
                 return summary
         if partition_keys is None:
-            span = data_span(defs, instance)
-            partition_keys = hours_between(*span) if span else []
+            span = data_span(defs)
+            partition_keys = hour_keys(defs, *span) if span else []
         summary["partitions"] = len(partition_keys)
         if not partition_keys or not partitioned:
             return summary
@@ -94,16 +135,14 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
         for i in range(0, len(partition_keys), hours_per_run):
             chunk = partition_keys[i:i + hours_per_run]
             result = dg.materialize(all_assets, selection=partitioned, instance=instance,
-                                    resources=resources, raise_on_error=False, run_config=QUIET,
-                                    tags={RANGE_START: chunk[0], RANGE_END: chunk[-1]})
+                                    resources=resources, raise_on_error=False,
+                                    run_config=quiet(console_level), tags={RANGE_START: chunk[0], RANGE_END: chunk[-1]})
             summary["runs"] += 1
             progress(f"  {chunk[0]} .. {chunk[-1]}: {'ok' if result.success else 'FAILED'}")
             if not result.success:
                 summary["failed_runs"] += 1
                 summary["error"] = _first_error(result)
                 break
-    finally:
-        set_sink(None)
     return summary
 
 
@@ -119,8 +158,7 @@ def _first_error(result) -> str:
 
 def idb_summary(defs: dg.Definitions) -> dict:
     """Rows per IDB table and parsed events, for the final summary line."""
-    from transforms.idb.store import IdbStore
-    from transforms.idb.schema import TABLES
+    from transforms.idb import TABLES, IdbStore
 
     store = IdbStore(defs.resources["idb"].url)
     logs = defs.resources["logs"]

@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import dagster as dg
 import polars as pl
 
 from assets.resources import LogStorage
 from dagster_project.runner import RANGE_END, RANGE_START
-from transforms.parsing.parse_files import discover
-
-
-def _hour(ts: datetime) -> datetime:
-    return ts.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-
-
-def _key(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%d-%H:%M")
+from transforms.hours import HOUR, hour_of, key_of
+from transforms.parsing import discover
 
 
 def folder_changes(logs: LogStorage) -> list[str]:
@@ -72,9 +65,9 @@ def affected_hours(logs: LogStorage, before: dict[str, str], now: datetime) -> t
                 firsts.append(first)
     if not firsts:
         return None
-    complete = _hour(now) - timedelta(hours=1)
-    start, end = _hour(min(firsts)), min(_hour(max(lasts)), complete)
-    return (_key(start), _key(end)) if start <= end else None
+    complete = hour_of(now) - HOUR
+    start, end = hour_of(min(firsts)), min(hour_of(max(lasts)), complete)
+    return (key_of(start), key_of(end)) if start <= end else None
 
 
 @dg.sensor(job_name="icon_hourly", minimum_interval_seconds=60,

@@ -1,4 +1,6 @@
-"""Where things live, read once from the environment (documented in the README).
+"""Where things live and how a run behaves: one `Settings` object, read once from the environment
+(`Settings.from_env`) or given by the command line (`Settings.from_env(..., **given)`), then
+passed along. Nothing else reads the environment.
 
 | variable | default | what |
 | --- | --- | --- |
@@ -10,55 +12,81 @@
 | ICON_OPTIONS | (none: defaults) | ICON options file (TOML, docs/options.md) |
 | ICON_REPLICAS | detected | comma-separated replica folder names (e.g. `a,b`) |
 | ICON_PARTITIONS_START | 2024-01-01-00:00 | first hourly partition (UTC) |
-| ICON_WORKERS | number of cores | parser processes |
+| ICON_WORKERS | number of cores (at most 8) | parser processes |
+| ICON_SCHEDULE | on | `off` starts the hourly schedule stopped |
+| DAGSTER_HOME | $ICON_HOME/dagster_home | the local Dagster instance |
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from assets.partitions import DEFAULT_START
-from transforms.segments.replicas import parse_names, replica_folders
+from transforms.parsing import default_workers
+from transforms.segments import parse_names, replica_folders
+
+OFF = ("off", "0", "false", "no")
 
 
-def home() -> Path:
-    return Path(os.environ.get("ICON_HOME", "var")).absolute()
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    log_dir: Path
+    log_dir_given: bool             # set by the user (else the demo simulates its own logs)
+    data_dir: Path
+    idb_url: str
+    config_snapshot: Path
+    config_snapshot_given: bool     # set by the user (a missing file is then an error)
+    options_file: Path | None
+    replica_names: tuple[str, ...]
+    partitions_start: str
+    workers: int
+    schedule_running: bool
+    dagster_home: Path
 
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None,
+                 defaults: Mapping[str, object] | None = None, **given) -> "Settings":
+        """The settings: `given` (field name -> value) first, then `env` (default: this
+        process's environment), then `defaults` (field name -> value), then the table above.
+        None or "" means "not set". Derived defaults follow what was set: `home` moves the data
+        folder and the IDB, `log_dir` the configuration snapshot."""
+        env = dict(os.environ if env is None else env)
+        defaults = dict(defaults or {})
 
-def log_dir() -> Path:
-    return Path(os.environ.get("ICON_LOG_DIR") or home() / "logs").absolute()
+        def pick(field: str, variable: str) -> str | None:
+            for value in (given.get(field), env.get(variable), defaults.get(field)):
+                if value not in (None, ""):
+                    return str(value)
+            return None
 
+        home = Path(pick("home", "ICON_HOME") or "var").absolute()
+        logs = pick("log_dir", "ICON_LOG_DIR")
+        log_dir = Path(logs or home / "logs").absolute()
+        snapshot = pick("config_snapshot", "ICON_CONFIG_SNAPSHOT")
+        options = pick("options_file", "ICON_OPTIONS")
+        names = given.get("replica_names") or parse_names(env.get("ICON_REPLICAS"))
+        return cls(
+            home=home,
+            log_dir=log_dir,
+            log_dir_given=logs is not None,
+            data_dir=Path(pick("data_dir", "ICON_DATA_DIR") or home / "data").absolute(),
+            idb_url=pick("idb_url", "ICON_IDB_URL") or f"sqlite:///{home / 'idb.sqlite'}",
+            config_snapshot=Path(snapshot or log_dir.parent / "config.json").absolute(),
+            config_snapshot_given=snapshot is not None,
+            options_file=Path(options).absolute() if options else None,
+            replica_names=tuple(names),
+            partitions_start=pick("partitions_start", "ICON_PARTITIONS_START") or DEFAULT_START,
+            workers=int(pick("workers", "ICON_WORKERS") or 0) or default_workers(),
+            schedule_running=(pick("schedule", "ICON_SCHEDULE") or "on").lower() not in OFF,
+            dagster_home=Path(pick("dagster_home", "DAGSTER_HOME")
+                              or home / "dagster_home").absolute(),
+        )
 
-def data_dir() -> Path:
-    return Path(os.environ.get("ICON_DATA_DIR") or home() / "data").absolute()
-
-
-def idb_url() -> str:
-    return os.environ.get("ICON_IDB_URL") or f"sqlite:///{home() / 'idb.sqlite'}"
-
-
-def config_snapshot() -> Path:
-    return Path(os.environ.get("ICON_CONFIG_SNAPSHOT") or log_dir().parent / "config.json").absolute()
-
-
-def options_file() -> Path | None:
-    value = os.environ.get("ICON_OPTIONS")
-    return Path(value).absolute() if value else None
-
-
-def partitions_start() -> str:
-    return os.environ.get("ICON_PARTITIONS_START", DEFAULT_START)
-
-
-def workers() -> int:
-    return int(os.environ.get("ICON_WORKERS") or 0) or max(1, min(os.cpu_count() or 1, 8))
-
-
-def replica_names() -> list[str]:
-    return parse_names(os.environ.get("ICON_REPLICAS"))
-
-
-def replicas(root: Path | None = None) -> dict[str, Path]:
-    """Replica name -> its log folder (`transforms.segments.replicas.replica_folders`)."""
-    return replica_folders(root or log_dir(), replica_names())
+    def replicas(self) -> dict[str, Path]:
+        """Replica name -> its log folder (`transforms.segments.replicas.replica_folders`): the
+        sub-folders of the log folder, or the folder itself; a folder scan, done when called."""
+        return replica_folders(self.log_dir, list(self.replica_names))

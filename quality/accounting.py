@@ -27,8 +27,8 @@ from quality.report import Report, cell, md_table, partition_span
 from quality.rules import Rule
 from quality.suites import Expect, SuitePlan, Validator
 from quality.validate import SAMPLE_PER_EXPECTATION
-from transforms.parsing.logread import LogReadError, iter_line_chunks
-from transforms.parsing.parse import LINE_KINDS
+from transforms.datafolder import ReplicaData
+from transforms.parsing import LINE_KINDS, LogReadError, iter_line_chunks, parquet_sink
 
 LINE_ACCOUNTING, QUARANTINE_SHARE = "line_accounting", "quarantine_share"
 ASSET = "parsed_events"
@@ -99,7 +99,7 @@ def hour_segments(registry: pl.DataFrame, start: datetime, end: datetime) -> pl.
     return live.filter((pl.col("first_ts") < end) & (pl.col("last_ts") >= start))
 
 
-def ledger_frame(registry: pl.DataFrame, root: Path, cache: Path, partition_events: Path,
+def ledger_frame(registry: pl.DataFrame, root: Path, data: ReplicaData, partition_events: Path,
                  start: datetime, end: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(per-segment ledger frame, segments without event time)."""
     live = registry.filter(pl.col("duplicate_of").is_null())
@@ -109,7 +109,7 @@ def ledger_frame(registry: pl.DataFrame, root: Path, cache: Path, partition_even
     ids = set(segs["segment_id"].to_list())
     keys = [k for k in live["parse_key"].drop_nulls().to_list()
             if int(k.split("-")[0]) in ids or _entry_prev(k) in ids]
-    entries = [cache / k for k in keys if (cache / k).is_dir()]
+    entries = [data.cache_entry(k) for k in keys if data.cache_entry(k).is_dir()]
 
     quarantine = _scan(entries, "quarantine")
     q = (quarantine.filter(pl.col("file_id").is_in(list(ids)))
@@ -154,7 +154,7 @@ def ledger_frame(registry: pl.DataFrame, root: Path, cache: Path, partition_even
 
 
 def _scan(entries: list[Path], name: str) -> pl.LazyFrame | None:
-    files = [f for e in entries for f in sorted((e / name).glob("*.parquet"))]
+    files = parquet_sink.files(entries, name)
     return pl.scan_parquet(files) if files else None
 
 
@@ -181,10 +181,12 @@ class HourAccounting:
 
 
 def account_hour(validator: Validator, partition: str, registry: pl.DataFrame, root: Path,
-                 cache: Path, partition_events: Path, start: datetime, end: datetime,
+                 data: ReplicaData, partition_events: Path, start: datetime, end: datetime,
                  warn: float, fail: float) -> HourAccounting:
+    """`root`: the replica's log folder; `data`: its part of the data folder (the parse cache);
+    `partition_events`: the hour's parsed events."""
     started = time.perf_counter()
-    ledger, timeless = ledger_frame(registry, root, cache, partition_events, start, end)
+    ledger, timeless = ledger_frame(registry, root, data, partition_events, start, end)
     in_hour = ledger.filter(pl.col("in_hour"))
     lines = int(in_hour["lines"].sum() or 0)
     quarantined = int(in_hour["quarantined"].sum() or 0)

@@ -1,6 +1,6 @@
 """Polars side of the checks: the columns the rules derive (previous time in a history, whether a
-reference resolves in the IDB), the frame a coverage rule is validated on, and reading what an
-hour wrote. All of it stays in Polars; `quality.suites` converts to pandas at the GX boundary."""
+reference resolves in the IDB), the frame a coverage rule is validated on and the event values it
+compares with. All of it stays in Polars; `quality.suites` converts to pandas at the GX boundary."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from quality.rules import CoversEvents, HistoryOrder, Reference, TableRules
-from transforms.idb.schema import TABLES
-from transforms.config.options import IconOptions
+from transforms.config import IconOptions
+from transforms.idb import TABLES
 
 IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -121,21 +121,6 @@ def carried_entities(status: pl.DataFrame | None) -> pl.Series:
         groups = status.filter(pl.col("open"))["group"].unique()
         return status.filter(pl.col("group").is_in(groups.implode()))["entity"]
     return status.filter(pl.col("open"))["entity"]
-
-
-def read_staged_tables(folder: Path) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None] | None:
-    """What one role's hour wrote (`LogStorage.reconciled_dir`): tables and entity status, or
-    None when the hour has not been reconciled."""
-    if not (folder / "status.parquet").exists():
-        return None
-    tables = {p.stem: pl.read_parquet(p) for p in sorted((folder / "tables").glob("*.parquet"))}
-    return tables, pl.read_parquet(folder / "status.parquet")
-
-
-def read_status(folder: Path) -> pl.DataFrame | None:
-    """The entity status (entity, group, open) one role's hour wrote, or None."""
-    path = folder / "status.parquet"
-    return pl.read_parquet(path) if path.exists() else None
 
 
 def distinct_event_values(paths: list[Path], column: str) -> pl.Series:

@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from transforms.idb import dictionary
-from transforms.idb.schema import TABLES, Table
+from transforms.idb import TABLES, Table, dictionary
 
 KEYS, FOREIGN_KEYS, VALUES, COMPLETENESS = "keys", "foreign_keys", "values", "completeness"
 

@@ -1,7 +1,7 @@
 """Great Expectations suites generated from `quality.rules`, and a small runner around one
 ephemeral GX context.
 
-Great Expectations is imported lazily (tech-notes §1.4: ~3 s): only inside the functions here, so
+Great Expectations is imported lazily (measured: ~3 s to import): only inside the functions here, so
 loading the code location stays fast. Frames are prepared in Polars and converted to pandas only
 at the GX boundary (`Validator.run`), with just the columns the expectations read — values of
 other columns (attached data, secure values) never reach GX.
@@ -14,8 +14,17 @@ from typing import Any
 
 import polars as pl
 
-from quality.rules import (CoversEvents, HistoryOrder, InDictionary, NotNull, Reference, Rule,
-                           TableRules, TimeOrder, Unique)
+from quality.rules import (
+    CoversEvents,
+    HistoryOrder,
+    InDictionary,
+    NotNull,
+    Reference,
+    Rule,
+    TableRules,
+    TimeOrder,
+    Unique,
+)
 
 # How many offending row positions GX returns per failed expectation (samples come from these).
 SAMPLE_ROWS = 20
@@ -159,7 +168,10 @@ class Validator:
     def __init__(self):
         gx, _ = _gx()
         from great_expectations.data_context.types.base import (  # noqa: PLC0415
-            DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig)
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
 
         config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(),
                                    analytics_enabled=False,

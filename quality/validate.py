@@ -12,7 +12,7 @@ import polars as pl
 from quality import frames
 from quality.rules import SECRET_MASK, CoversEvents, TableRules
 from quality.suites import Outcome, Validator, coverage_plans, table_plan
-from transforms.config.options import IconOptions
+from transforms.config import IconOptions
 
 SAMPLE_PER_EXPECTATION = 10
 SOURCE_COLUMNS = ("ETL_PARTITION", "ETL_SOURCE")

@@ -36,7 +36,7 @@ def simulate(out_dir: str | Path, profile: str | Profile | Mapping[str, Any] = "
     fault spec.
     """
     from .faults import FaultPlan
-    from .sim import Simulation       # imported here: keeps `import simulator` light
+    from .sim import Simulation  # imported here: keeps `import simulator` light
     from .truth import write_all
 
     prof = resolve_profile(profile)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 INTERNAL, INBOUND, OUTBOUND, CONSULT = 1, 2, 3, 4
 CALL_TYPE_NAME = {INTERNAL: "Internal", INBOUND: "Inbound", OUTBOUND: "Outbound", CONSULT: "Consult"}
 
-# DN roles (tserver-log-format.md §3.3)
+# DN roles (T-Library TDNRole; docs/log-format.md, "Values")
 ORIGINATION, DESTINATION, NEW_PARTY, ADDED_BY, DELETED_BY, TRANSFERRED_BY, DELETED_PARTY, \
     CONFERENCED_BY = 1, 2, 4, 5, 6, 7, 8, 9
 

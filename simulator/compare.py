@@ -32,11 +32,12 @@ def load_window(log_dir: Path, data_dir: Path, replica: str = "a", workers: int 
     """Every event of a folder of logs as one window (registry + parse cache under `data_dir`),
     the input `build_gcc`/`build_gud` take in the pipeline, without the hourly split. With the
     configuration's `switches`, events get the data source sessions the pipeline derives."""
-    from transforms.roles.carry import Window, with_sources
-    from transforms.ha.dss import OFFSET_SCHEMA, ReplicaClock, sessions
-    from transforms.segments.store import SegmentStore
+    from transforms.datafolder import DataFolder
+    from transforms.ha import OFFSET_SCHEMA, ReplicaClock, sessions
+    from transforms.roles import Window, with_sources
+    from transforms.segments import SegmentStore
 
-    store = SegmentStore(Path(log_dir), Path(data_dir))
+    store = SegmentStore(Path(log_dir), DataFolder(data_dir).replica(replica))
     registry = store.refresh(workers=workers).registry
     frames = store.slice_hour(datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
     if not frames:
@@ -360,7 +361,7 @@ def _truth_state_intervals(states: list[dict]) -> list[tuple]:
 def _idb_state_intervals(records: list[dict]) -> list[tuple]:
     """The agent's own state (busy is a separate dimension: the state pending while busy) from a
     DN's G_AGENT_STATE_HISTORY records, as intervals (state, workmode, start, end)."""
-    from transforms.roles.gls.enums import AgentState
+    from transforms.idb.dictionary import AgentState
 
     out: list[list] = []
     for r in records:
@@ -408,7 +409,7 @@ def _truth_reason_rows(states: list[dict]) -> list[tuple]:
 def _idb_busy(records: dict[str, list[dict]]) -> list[tuple]:
     """(dn, call, connected, disconnected) from the call connected (8) / disconnected (9)
     records: the k-th disconnect of a call on a DN closes its k-th connect."""
-    from transforms.roles.gls.enums import StateRecordType
+    from transforms.idb.dictionary import StateRecordType
 
     out = []
     for dn, recs in records.items():

@@ -49,7 +49,7 @@ DEFAULT_DURATION_S = {"gap": 600.0, "link_down": 180.0, "restart": 30.0, "switch
 MIN_DURATION_S = {"gap": 0.001, "link_down": 0.001, "restart": 2.0, "switchover": 1.0}
 MAX_SKEW_S = 3600.0
 # the DSCONN_TYPE an ICON would record for the connection that follows the fault
-# (icon-agent-data-ha.md §5.2); a gap is lost after ICON, so ICON records nothing
+# (docs/semantics.md §10); a gap is lost after ICON, so ICON records nothing
 DSCONN_TYPE = {"gap": None, "link_down": 2, "restart": 3, "switchover": 5, "skew": None}
 
 BACKUP_SUFFIX = "_B"

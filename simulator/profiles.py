@@ -46,8 +46,8 @@ GROUP_SHARES: tuple[float, ...] = (0.45, 0.35, 0.20)
 
 # bep300 day curve, share of the peak hour per local hour 0..23: a 24-hour service with a
 # 10:00 peak, a shallow lunch dip, a second peak at 14:00 and a thin night. Sum = 9.745 peak
-# hours; scaled so that the day has 41,040 calls (icon-call-model.md §11), the peak hour then
-# has 4,211 (1.17 arrivals/s). §11's own busy hour (7,920 = 2.2/s, a fifth of the day) cannot
+# hours; scaled so that the day has 41,040 calls (Genesys BEP 300 sizing), the peak hour then
+# has 4,211 (1.17 arrivals/s). BEP 300's own busy hour (7,920 = 2.2/s, a fifth of the day) cannot
 # be served by 300 agents on 8.5 h shifts; see docs/simulator.md "Load figures".
 BEP300_CURVE: tuple[float, ...] = (
     0.02, 0.015, 0.01, 0.01, 0.01, 0.02, 0.06, 0.22, 0.60, 0.88, 1.00, 0.97,

@@ -3,7 +3,8 @@
 A flow yields delays (ticks) and :class:`~simulator.engine.Wait` objects, writes the events
 through :class:`~simulator.calls.Call` and records on the call/party objects what really
 happened. When a flow cannot do what was planned (no free agent to consult), it falls back
-and says so in ``call.scenario``. Letters in comments refer to tserver-call-flows.md.
+and says so in ``call.scenario``. Letters in comments name the flows in docs/simulator.md,
+"Call flows".
 """
 
 from __future__ import annotations
@@ -11,9 +12,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from . import tlib
-from .calls import (ADDED_BY, CONFERENCED_BY, CONSULT, DELETED_BY, DELETED_PARTY, DESTINATION,
-                    INBOUND, INTERNAL, NEW_PARTY, ORIGINATION, OUTBOUND, TRANSFERRED_BY, Call,
-                    Party)
+from .calls import (
+    ADDED_BY,
+    CONFERENCED_BY,
+    CONSULT,
+    DELETED_BY,
+    DELETED_PARTY,
+    DESTINATION,
+    INBOUND,
+    INTERNAL,
+    NEW_PARTY,
+    ORIGINATION,
+    OUTBOUND,
+    TRANSFERRED_BY,
+    Call,
+    Party,
+)
 from .clock import TPMS, TPS, seconds
 from .profiles import GROUP_SHARES, SCENARIOS
 
@@ -418,7 +432,7 @@ class Flows:
     def consult_call(self, call: Call, b: Party, c: "Agent", req: str, link_attr: str,
                      extra: str = "") -> tuple[Call, Party, int]:
         """B's desktop asks for a consultation: hold B's call, create the consult call U2 and
-        dial from B (rows 4a.1-2 / 6a.1-2)."""
+        dial from B (the first two steps of 4a / 6a)."""
         sim = self.sim
         t, ref = self.request(call, b.agent, req,
                               f"\tAttributeThisDN\t'{b.dn}'\n\tAttributeConnID\t{call.conn}\n"
@@ -604,7 +618,7 @@ class Flows:
         return b
 
     def iscc(self, call: Call, b: Party, plan: Plan, rest: int, ops: list[str]) -> Iterator:
-        """§12 two-step variant: B (north) consults D (south) over ISCC and completes."""
+        """11, two-step variant: B (north) consults D (south) over ISCC and completes."""
         sim = self.sim
         ba = b.agent
         south = sim.topo.south

@@ -2,7 +2,7 @@
 
 Everything here returns ready-to-write ``str`` built with f-strings and ``str.join``; no
 per-character work, because a bep300 hour is ~100 MB of text. The shapes follow
-`shared/reference/tserver-log-format.md` §2 and the synthetic sample TS_EXAMPLE.
+docs/log-format.md ("TLib blocks") and the synthetic sample TS_EXAMPLE.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Mapping
 VERSION = "8.1.101.25"
 TENANT = "Resources"
 
-# Header kinds (tserver-log-format.md §2.1)
+# Header kinds (docs/log-format.md, "Top-level lines")
 EVENT = "distribute_event"
 CALL_EVENT = "distribute call/party event"
 REPLY = "send_to_client"

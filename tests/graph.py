@@ -1,5 +1,4 @@
-"""The asset graph as dagster_project/definitions.py builds it, over a test's own folders (the
-definitions module reads its folders from the environment once, at import)."""
+"""The asset graph as dagster_project/definitions.py builds it, over a test's own folders."""
 
 from __future__ import annotations
 
@@ -7,20 +6,19 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.ha import build_ha_assets
-from assets.idb import build_idb_assets
-from assets.ingest import build_ingest_assets
-from assets.roles import build_role_assets
+from assets.graph import build_assets
+from assets.partitions import hourly_partitions
 from assets.resources import IconConfig, Idb, LogStorage
+from dagster_project.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_OPTIONS = EXAMPLES / "icon-options.toml"
+# the partitioning of the default settings (ICON_PARTITIONS_START unset)
+HOURLY = hourly_partitions()
 
 
 def graph_assets(replicas: list[str] | tuple[str, ...] = ("a",)) -> list:
-    replicas = list(replicas)
-    return ([a for r in replicas for a in build_ingest_assets(r)] + build_ha_assets(replicas)
-            + build_role_assets() + build_idb_assets(replicas))
+    return build_assets(list(replicas), HOURLY)
 
 
 def graph_resources(logs: Path, config: Path, work: Path, options: Path | None = None,
@@ -30,6 +28,14 @@ def graph_resources(logs: Path, config: Path, work: Path, options: Path | None =
         "icon": IconConfig(snapshot=str(config), options_file=str(options or EXAMPLE_OPTIONS)),
         "idb": Idb(url=idb_url or f"sqlite:///{work / 'idb.sqlite'}"),
     }
+
+
+def settings(logs: Path, config: Path, work: Path, options: Path | None = None,
+             idb_url: str | None = None) -> Settings:
+    """The settings `icon-etl load` would use for these folders (nothing from the environment)."""
+    return Settings.from_env(env={}, home=work, log_dir=logs, config_snapshot=config,
+                             options_file=options or EXAMPLE_OPTIONS, workers=1,
+                             idb_url=idb_url or f"sqlite:///{work / 'idb.sqlite'}")
 
 
 def graph(logs: Path, config: Path, work: Path, replicas=("a",), options: Path | None = None,

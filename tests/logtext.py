@@ -1,8 +1,9 @@
-"""Hand-written T-Server log text for tests (server-side TLib form of tserver-log-format.md)."""
+"""Hand-written T-Server log text for tests (server-side TLib form, docs/log-format.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
 
 def header(app: str = "TS_TEST", local: str = "2026-03-10T07:00:00.000", tz_west: int = -3600,
            ordinal: int = 1, name: str = "TS_TEST.20260310_070000_000.log") -> str:

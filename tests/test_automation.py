@@ -11,22 +11,22 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.idb import ROLE_TABLES
 from dagster_project import runner
-from transforms.idb.store import IdbStore
-from dagster_project.jobs import hourly_job, main_job, register_job
+from dagster_project.definitions import build_definitions
+from dagster_project.jobs import hourly_job
 from dagster_project.schedules import hourly_schedule
 from dagster_project.sensors import log_folder_sensor
 from simulator import simulate
-from tests.graph import graph, graph_assets
-from transforms.idb.schema import table
+from tests.graph import HOURLY, settings
+from transforms.idb import IdbStore, table
+from transforms.roles import ROLE_TABLES
 
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 
 
 def definitions(logs: Path, config: Path, work: Path) -> dg.Definitions:
-    return graph(logs, config, work, jobs=[main_job, hourly_job, register_job(graph_assets())],
-                 schedules=[hourly_schedule], sensors=[log_folder_sensor])
+    """The code location `dagster dev` loads, over these folders."""
+    return build_definitions(settings(logs, config, work))
 
 
 def snapshot(work: Path) -> dict[str, pl.DataFrame]:
@@ -38,9 +38,10 @@ def snapshot(work: Path) -> dict[str, pl.DataFrame]:
 def test_schedule_runs_the_hour_that_just_completed():
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 3, 10, 11, 15, tzinfo=timezone.utc))
-    requests = list(hourly_schedule.evaluate_tick(context).run_requests or [])
+    schedule = hourly_schedule(hourly_job(HOURLY), running=True)
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-03-10-10:00"]
-    assert hourly_schedule.cron_schedule == "15 * * * *"
+    assert schedule.cron_schedule == "15 * * * *"
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +106,8 @@ def test_late_file_for_past_hours_is_noticed_and_processed(sim, tmp_path):
 
 def test_a_backfill_of_many_hours_is_one_run(sim, tmp_path):
     defs = definitions(sim / "logs", sim / "config.json", tmp_path)
-    hours = runner.hours_between(datetime(2026, 3, 9, 22, tzinfo=timezone.utc),
-                                 datetime(2026, 3, 10, 0, 59, tzinfo=timezone.utc))
+    hours = runner.hour_keys(defs, datetime(2026, 3, 9, 22, tzinfo=timezone.utc),
+                             datetime(2026, 3, 10, 0, 59, tzinfo=timezone.utc))
     with dg.instance_for_test() as instance:
         summary = runner.run_all(defs, instance, partition_keys=hours, progress=lambda _: None)
         assert summary["failed_runs"] == 0

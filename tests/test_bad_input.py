@@ -19,13 +19,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.ha import build_ha_assets
-from assets.idb import build_idb_assets
-from assets.ingest import build_ingest_assets
-from assets.roles import build_role_assets
-from dagster_project import runner
 from assets.resources import IconConfig, Idb, LogStorage
+from dagster_project import runner
 from tests import badinput as bi
+from tests.graph import graph_assets
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 
@@ -313,8 +310,7 @@ def run_in_process(logs: Path, work: Path) -> dict:
     resources = {"logs": LogStorage(log_dir=str(logs), data_dir=str(work / "data"), workers=1),
                  "icon": IconConfig(options_file=str(options)),
                  "idb": Idb(url=f"sqlite:///{work / 'idb.sqlite'}")}
-    defs = dg.Definitions(assets=build_ingest_assets("a") + build_role_assets()
-                          + build_ha_assets(["a"]) + build_idb_assets(["a"]), resources=resources)
+    defs = dg.Definitions(assets=graph_assets(["a"]), resources=resources)
     with dg.instance_for_test() as instance:
         return runner.run_all(defs, instance, progress=lambda _: None)
 

@@ -17,9 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests import badinput as bi
-from transforms.config.snapshot import ConfigError, load_snapshot
-from transforms.config.adata_spec import SpecError, load_spec, spec_from_options
-from transforms.config.options import OptionsError, load_options
+from transforms.config import (
+    ConfigError,
+    OptionsError,
+    SpecError,
+    load_options,
+    load_snapshot,
+    load_spec,
+    spec_from_options,
+)
 
 # -- options files ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ runs with custom states on), and the comparison with the simulator's ground trut
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import polars as pl
@@ -14,14 +15,24 @@ import pytest
 
 from simulator.compare import compare_agents
 from simulator.tlib import kv_attr
-from tests.test_gls import (APP, CONFIG, CONN, SIM_CUSTOM_STATES, U1, Log, _hour_by_hour, _whole,
-                            load, rows, run, simulated, utc)  # noqa: F401  (the sim fixture)
-from transforms.roles.carry import Window, carry_out
-from transforms.config.snapshot import ConfigSnapshot
-from transforms.roles.gls.build import GLS_TABLES, build_gls
-from transforms.roles.gls.custom import CUSTOM_TABLES, settings
-from transforms.idb.schema import table
-from transforms.config.options import IconOptions, OptionsError, load_options
+from tests.test_gls import (
+    APP,
+    CONFIG,
+    CONN,
+    SIM_CUSTOM_STATES,
+    U1,
+    Log,
+    _hour_by_hour,
+    _whole,
+    load,
+    rows,
+    run,
+    simulated,  # noqa: F401  (the sim fixture)
+    utc,
+)
+from transforms.config import ConfigSnapshot, IconOptions, OptionsError, load_options
+from transforms.idb import table
+from transforms.roles import CUSTOM_TABLES, GLS_TABLES, Window, build_gls, carry_out
 
 STATES = "208,CS_Break,209,CS_Coaching"
 FIELDS = "char,USERFIELD_1,Topic,int,userfield_2,Score"
@@ -268,12 +279,12 @@ def _write(tmp_path: Path, body: str) -> Path:
 ])
 def test_bad_custom_states_values_are_refused_with_a_clear_message(tmp_path, body, message):
     path = _write(tmp_path, body)
-    options = load_options(path)
     with pytest.raises(OptionsError) as err:
-        settings(options)
+        load_options(path)                       # refused when the file is loaded
     assert str(err.value).startswith(f"{path}: [custom-states] ")
     assert message in str(err.value)
-    # build_gls refuses them too, before building anything
+    # options made without the loader are refused by build_gls, before building anything
+    options = IconOptions(tomllib.loads(path.read_text()), str(path))
     events, kvpairs = load(tmp_path / "x", _states_log().text)
     with pytest.raises(OptionsError, match="custom-states"):
         build_gls(events, kvpairs, ConfigSnapshot(None, CONFIG, None), "p", options)
@@ -300,14 +311,14 @@ def test_good_custom_states_options_parse(tmp_path):
         'EventData = "char,A,"', 'EventData_10 = "char,C"', 'EventData_2 = ",int,B"',
         'store-event-data = "conf"', 'EventExtensions = "char,Supervisor"',
         'store-event-extensions = "conf"']))
-    s = settings(load_options(path))
+    s = load_options(path).custom_states()
     assert s.states == ((208, "CS_Break"), (209, "CS_Coaching"))
     assert s.fields == (("USERFIELD_3", "Topic"), ("USERFIELD_1", "Score"))
     assert s.event_data_keys == ("A", "B", "C")            # continuations in numeric order
     assert s.event_data == "conf" and s.event_extension_keys == ("Supervisor",)
-    assert settings(IconOptions()).active is False
-    example = settings(load_options(Path(__file__).resolve().parents[1] / "examples"
-                                    / "icon-options.toml"))
+    assert IconOptions().custom_states().active is False
+    example = load_options(Path(__file__).resolve().parents[1] / "examples"
+                           / "icon-options.toml").custom_states()
     assert example.states == ((208, "CS_Break"), (209, "CS_Coaching"))
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from transforms.config.options import describe
+from transforms.config import describe
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

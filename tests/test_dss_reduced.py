@@ -4,14 +4,14 @@ be those of every line."""
 
 from __future__ import annotations
 
-
 import polars as pl
 import pytest
 
 from simulator import simulate
+from transforms.config import load_snapshot
+from transforms.datafolder import DataFolder, entry_skeleton
 from transforms.ha import dss
-from transforms.config.snapshot import load_snapshot
-from transforms.segments.store import SegmentStore
+from transforms.segments import SegmentStore
 
 # every fault kind that breaks a session, on both replicas, plus a skew to estimate
 FAULTS = ("gap:a:north@40m+10m; link_down:b:north@1h10m+3m; skew:b:south=+2s; "
@@ -23,7 +23,8 @@ def replicas(tmp_path_factory):
     root = tmp_path_factory.mktemp("dss")
     simulate(root / "sim", profile="small", start="2026-03-09T22:00:00Z", hours=3, seed=5,
              replicas=2, faults=FAULTS)
-    stores = {r: SegmentStore(root / "sim" / "logs" / r, root / "data" / r) for r in "ab"}
+    stores = {r: SegmentStore(root / "sim" / "logs" / r, DataFolder(root / "data").replica(r))
+              for r in "ab"}
     for store in stores.values():
         store.refresh()
     return stores, load_snapshot(root / "sim" / "config.json").switches()
@@ -70,6 +71,6 @@ def test_entries_of_an_older_release_get_their_skeleton_on_first_read(replicas):
     store = stores["a"]
     before = store.skeleton()
     key = store.registry()["parse_key"].drop_nulls()[0]
-    (store.entry(key) / "skeleton.parquet").unlink()
+    entry_skeleton(store.entry(key)).unlink()
     assert store.skeleton().equals(before)
-    assert (store.entry(key) / "skeleton.parquet").exists()
+    assert entry_skeleton(store.entry(key)).exists()

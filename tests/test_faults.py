@@ -27,9 +27,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.graph import simulate_with_examples
 from tests import badinput as bi
-from transforms.idb.schema import TABLES
+from tests.graph import simulate_with_examples
+from transforms.idb import TABLES
 
 ROLE_TABLES = {role: [n for n, t in TABLES.items() if t.role == role] for role in ("gcc", "gls", "gud")}
 LEDGERS = ("ETL_COVERAGE", "ETL_RECONCILE")

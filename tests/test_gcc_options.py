@@ -15,19 +15,17 @@ import polars as pl
 import pytest
 
 from assets.idb import ROLE_TABLES
-from transforms.idb.store import IdbStore
-from assets.resources import IconConfig
 from simulator.compare import load_window
-from transforms.config.snapshot import load_snapshot
-from transforms.idb.dictionary import CallType, CCEvent as E
+from tests.logtext import CallLog, at
+from tests.test_pipeline import run as pipeline_run
+from transforms.config import GccOptions, IconOptions, OptionsError, load_options, load_snapshot
+from transforms.idb import IdbStore, table
+from transforms.idb.dictionary import CallType
+from transforms.idb.dictionary import CCEvent as E
 from transforms.idb.dictionary import ParentLinkType as L
 from transforms.idb.dictionary import PartyRole as R
 from transforms.idb.dictionary import TCallState as TCS
-from transforms.roles.gcc.build import GCC_TABLES, GccOptions, build_gcc
-from transforms.idb.schema import table
-from transforms.config.options import OptionsError, load_options
-from tests.logtext import CallLog, at
-from tests.test_pipeline import run as pipeline_run
+from transforms.roles import GCC_TABLES, build_gcc
 
 # --------------------------------------------------------------------------------------------
 # configuration and log text
@@ -420,11 +418,11 @@ def test_sst_options_change_only_the_count_and_the_parent(sst_builds):
 
 def test_gts_flags_reach_gcc_options(tmp_path):
     path = tmp_path / "o.toml"
-    assert IconConfig().gcc_options() == GccOptions(delivered_flag=0, lookup_queue_on_ringing=1,
+    assert IconOptions().gcc() == GccOptions(delivered_flag=0, lookup_queue_on_ringing=1,
                                                     ring_divert=0, sst_options=0)
     path.write_text("[gts]\ndelivered-flag = 1\nlookup-queue-on-ringing = 0\nring-divert = 1\n"
                     "sst-options = 1\n")
-    assert IconConfig(options_file=str(path)).gcc_options() == GccOptions(
+    assert load_options(path).gcc() == GccOptions(
         delivered_flag=1, lookup_queue_on_ringing=0, ring_divert=1, sst_options=1)
     path.write_text("[gts]\nsst-options = 2\n")
     with pytest.raises(OptionsError, match="sst-options = 2: allowed values are 0, 1"):

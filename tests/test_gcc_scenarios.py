@@ -1,7 +1,7 @@
 """Call model (gcc role), one scenario at a time: a small hand-written T-Server log (server-side
 TLib form) per scenario and the rows of G_CALL, G_PARTY, G_PARTY_HISTORY (and the call history,
 IR, statistics, routing and link tables where they matter), written out by hand from the rules of
-docs/semantics.md §3-6 and the event orders of ../shared/reference/tserver-call-flows.md.
+docs/semantics.md §3-6 and the call flows of docs/simulator.md ("Call flows").
 
 Expected values are never copied from the code's output. Where the code disagrees with a
 documented rule the test keeps the rule's value and is marked xfail(strict=True) naming the
@@ -22,21 +22,33 @@ import polars as pl
 import pytest
 
 from simulator.compare import load_window
-from transforms.config.snapshot import load_snapshot
+from tests.logtext import CallLog as Log
+from tests.logtext import at, event, stamp
+from transforms.config import load_snapshot
 from transforms.idb.dictionary import CallHistoryChange as CH
-from transforms.idb.dictionary import CallState, CallType, CCEvent as E, DnType
+from transforms.idb.dictionary import (
+    CallState,
+    CallType,
+    DnType,
+    IrState,
+    MergeType,
+    RouteResult,
+    VqResult,
+)
+from transforms.idb.dictionary import CCEvent as E
 from transforms.idb.dictionary import IrHistoryChange as IRH
-from transforms.idb.dictionary import IrState, MergeType, ParentLinkType as L
-from transforms.idb.dictionary import IsLinkChange as LC, IsLinkMergeState as MS
-from transforms.idb.dictionary import IsLinkState as LS, IsLinkType as LT
+from transforms.idb.dictionary import IsLinkChange as LC
+from transforms.idb.dictionary import IsLinkMergeState as MS
+from transforms.idb.dictionary import IsLinkState as LS
+from transforms.idb.dictionary import IsLinkType as LT
+from transforms.idb.dictionary import ParentLinkType as L
 from transforms.idb.dictionary import PartyHistoryChange as PH
 from transforms.idb.dictionary import PartyRole as R
 from transforms.idb.dictionary import PartyState as S
 from transforms.idb.dictionary import PartyType as PT
 from transforms.idb.dictionary import ReleasingParty as RP
-from transforms.idb.dictionary import RouteResult, TCallState as TCS, VqResult
-from transforms.roles.gcc.build import build_gcc
-from tests.logtext import CallLog as Log, at, event, stamp
+from transforms.idb.dictionary import TCallState as TCS
+from transforms.roles import build_gcc
 
 # --------------------------------------------------------------------------------------------
 # configuration: switch SW_NORTH (T-Server TS_NORTH), switch SW_SOUTH (TS_SOUTH)
@@ -167,7 +179,7 @@ def inbound_created(lg: Log, t: float, uuid: str, conn: str, callid: int, ani: s
 
 # ============================================================================================
 # Scenario 1: inbound call -> routing point 5001 -> URS (virtual queue 9001) -> agent 7001
-# (tserver-call-flows §3 2a; the customer is external: no events of its own)
+# (docs/simulator.md, flow 2a; the customer is external: no events of its own)
 # ============================================================================================
 
 U1, C1 = "AAAAAAAAAAAAAAAAAAAAAAAAROUTED01", "006c000000000101"
@@ -296,7 +308,7 @@ def test_routed_route_result_and_virtual_queue(routed):
 
 
 # ============================================================================================
-# Scenario 2: abandon in queue (tserver-call-flows §4 3a), three calls in one log:
+# Scenario 2: abandon in queue (docs/simulator.md, flow 3a), three calls in one log:
 #   U2  ACD queue 8101, caller hangs up while queued;
 #   U3  routing point 5001 + URS virtual queue 9001, caller hangs up before routing;
 #   U4  EventAbandoned on 8101 for a party never seen (queued before the data began).
@@ -410,7 +422,7 @@ def test_abandon_in_queue_routing_tables(abandon_queue):
 
 
 # ============================================================================================
-# Scenario 3: abandon while ringing (tserver-call-flows §4 3b): ACD queue 8101 -> agent 7002,
+# Scenario 3: abandon while ringing (docs/simulator.md, flow 3b): ACD queue 8101 -> agent 7002,
 # the caller hangs up while 7002 rings: EventAbandoned (not EventReleased) on 7002.
 # ============================================================================================
 
@@ -477,7 +489,7 @@ def test_abandon_ringing_stats(abandon_ringing):
 
 
 # ============================================================================================
-# Scenario 4: default route on router timeout (tserver-call-flows §3 2b): nobody answers the
+# Scenario 4: default route on router timeout (docs/simulator.md, flow 2b): nobody answers the
 # route request; T-Server routes to its default DN (ACD queue 8101) with an EventRouteUsed that
 # carries no ReferenceID; then the queue distributes to agent 7003, who hangs up.
 # ============================================================================================
@@ -563,7 +575,7 @@ def test_default_route_routing_and_stats(default_route):
 
 # ============================================================================================
 # Scenario 5: two-step transfer completed after the consulted party answers
-# (tserver-call-flows §5 4a). Customer -> 7001 (primary call U7, ConnID c1); 7001 holds, dials
+# (docs/simulator.md, flow 4a). Customer -> 7001 (primary call U7, ConnID c1); 7001 holds, dials
 # 7002 in consultation call U8 (c2, TransferConnID c1); 7002 answers; 7001 completes the
 # transfer: released from both calls (Transferred), 7002 moves into U7 by EventPartyChanged
 # (ConnID c1, PreviousConnID c2); U8 is deleted with RefCallUUID U7. The customer hangs up.
@@ -719,7 +731,7 @@ def test_two_step_stats(two_step):
 
 
 # ============================================================================================
-# Scenario 6: consultation cancelled (tserver-call-flows §5 4d), two calls in one log:
+# Scenario 6: consultation cancelled (docs/simulator.md, flow 4d), two calls in one log:
 #   U9/U10  7002 answered the consultation: EventReleased -> 7001 and -> 7002 (ConnID c2);
 #   U11/U12 7002 still ringing: EventReleased -> 7001, EventAbandoned -> 7002 (PreviousConnID
 #           c1 — not a merge); in both 7001 then retrieves the customer (EventRetrieved, c1).
@@ -873,7 +885,7 @@ def test_consult_cancel_stats(consult_cancel):
 
 
 # ============================================================================================
-# Scenario 7: single-step transfer (tserver-call-flows §6 5a), two calls in one log:
+# Scenario 7: single-step transfer (docs/simulator.md, flow 5a), two calls in one log:
 #   U13 7001 transfers the customer to 7002: EventReleased -> 7001 (Transferred, ThirdPartyDN
 #       7002), EventRinging -> 7002 on the same ConnID (ThirdPartyDN 7001 TransferredBy);
 #   U14 the request fails: EventError with the request's ReferenceID (call_trfailed).
@@ -1003,7 +1015,7 @@ def test_single_step_stats(single_step):
 
 
 # ============================================================================================
-# Scenario 8: two-step conference, then a member deleted (tserver-call-flows §7 6a, 6b).
+# Scenario 8: two-step conference, then a member deleted (docs/simulator.md, flows 6a, 6b).
 # Customer -> 7001 (U15, c1); 7001 consults 7002 (U16, c2, ConferenceConnID c1); 7001 completes
 # the conference: EventReleased -> 7001 (c2, Conferenced), EventRetrieved -> 7001 (c1),
 # EventPartyAdded -> 7001 (OtherDN 7002 NewParty), EventPartyChanged -> 7002 (c1, PreviousConnID
@@ -1135,7 +1147,7 @@ def test_conference_stats(conference):
 
 
 # ============================================================================================
-# Scenario 9: ISCC two-step transfer between two T-Servers (tserver-call-flows §12; two log
+# Scenario 9: ISCC two-step transfer between two T-Servers (docs/simulator.md, flow 11; two log
 # files, two applications). North (TS_NORTH): customer -> 7001 (U17); 7001 consults south DN
 # 7051 in U18 (Location SW_SOUTH); U18's EventCallDataChanged reports IS-Link LINK (source).
 # South (TS_SOUTH): U19 is created with the same IS-Link (target); 7051 rings (LastTransfer*

@@ -14,14 +14,10 @@ from simulator import simulate
 from simulator.compare import compare_agents
 from simulator.topology import AGENT_RECORD_USER_TYPES
 from tests.logtext import event, header, kvlist
-from transforms.roles.carry import Window, carry_out, dss_id
-from transforms.config.snapshot import ConfigSnapshot, load_snapshot
-from transforms.idb.dictionary import dict_type_frame, dictionary_frame
-from transforms.roles.gcc.build import build_gcc
-from transforms.roles.gls.build import GLS_TABLES, build_gls
-from transforms.roles.gls.enums import AgentState, StateRecordType
-from transforms.config.options import IconOptions
-from transforms.parsing.parse_files import parse_to_parquet
+from transforms.config import ConfigSnapshot, IconOptions, load_snapshot
+from transforms.idb.dictionary import AgentState, StateRecordType, dict_type_frame, dictionary_frame
+from transforms.parsing import parse_to_parquet
+from transforms.roles import GLS_TABLES, Window, build_gcc, build_gls, carry_out, dss_id
 
 APP = "TS_TEST"
 Q = "8101"
@@ -460,7 +456,7 @@ def _whole(simulated, opts=None, dss_ends=None):
 
 
 def _hour_by_hour(simulated, opts=None, dss_ends=None) -> dict[str, pl.DataFrame]:
-    """As assets/roles.run_role_hour: carried events + the hour's, build, carry out; gcc runs the
+    """As transforms/roles/hour.run_hour: carried events + the hour's, build, carry out; gcc runs the
     same way and its G_PARTY rows so far are the PARTYID lookup. A later hour's rows of an entity
     replace the earlier ones."""
     _root, events, kvpairs, config = simulated
@@ -475,8 +471,7 @@ def _hour_by_hour(simulated, opts=None, dss_ends=None) -> dict[str, pl.DataFrame
         part = hour.strftime("%Y-%m-%d-%H:%M")
         wg = carry_gcc + w
         gcc = build_gcc(wg.events, wg.kvpairs, config, part)
-        carry_gcc = carry_out(wg, pl.DataFrame({"key": sorted(gcc.open_groups)},
-                                               schema={"key": pl.String}), gcc.event_groups)
+        carry_gcc = carry_out(wg, gcc.open_keys, gcc.event_keys)
         parties.append(gcc.tables["G_PARTY"].with_columns(_p=pl.lit(part)))
         known = pl.concat(parties).sort("_p").group_by("PARTYID").agg(pl.all().last())
         wl = carry_gls + w

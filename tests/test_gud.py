@@ -9,15 +9,12 @@ import polars as pl
 import pytest
 
 from simulator.compare import load_window
-from transforms.config.snapshot import load_snapshot
+from tests.logtext import call_event, header, kvlist
+from transforms.config import SpecError, load_options, load_snapshot, load_spec, spec_from_options
 from transforms.idb.dictionary import KvValueType as T
 from transforms.idb.dictionary import UserDataChange as Ch
 from transforms.idb.dictionary import UserDataSource as S
-from transforms.roles.gcc.build import build_gcc
-from transforms.roles.gud.build import build_gud
-from transforms.config.adata_spec import SpecError, load_spec, spec_from_options
-from transforms.config.options import load_options
-from tests.logtext import call_event, header, kvlist
+from transforms.roles import build_gcc, build_gud
 
 UUID = "AM5D3AE9D90757BKTSVJTCIAR4000014"
 P1, P2 = f"{UUID}.1", f"{UUID}.2"   # 7001 (dials, first party), 7002 (called)
@@ -80,14 +77,14 @@ def window(tmp_path_factory):
     (root / "logs" / "TS_TEST.20260310_070000_000.log").write_text(LOG)
     w = load_window(root / "logs", root / "data")
     config = load_snapshot(None)
-    return w, config, build_gcc(w.events, w.kvpairs, config, "p").tables
+    return w, config, build_gcc(w.events, w.kvpairs, config, "p")
 
 
 def build(window, tmp_path, segment="all", default="none", spec=SPEC):
     w, config, gcc = window
     path = tmp_path / "spec.xml"
     path.write_text(spec.format(segment=segment))
-    return build_gud(w.events, w.kvpairs, config, gcc, load_spec(path), default, "p")
+    return build_gud(w.events, w.kvpairs, config, gcc, load_spec(path), default, "p").tables
 
 
 def rows(frame: pl.DataFrame) -> list[tuple]:

@@ -14,11 +14,10 @@ import pytest
 
 from assets.idb import ROLE_TABLES
 from dagster_project import runner
-from transforms.idb.store import IdbStore
 from simulator import simulate
 from tests.graph import graph
+from transforms.idb import IdbStore, table
 from transforms.idb.dictionary import DsConnType
-from transforms.idb.schema import table
 
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 # columns that name the replica a row came from (its log lines and data source session)

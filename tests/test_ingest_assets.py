@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from assets.ingest import build_ingest_assets, parsed_key, segments_key
 from assets.resources import IconConfig, LogStorage
+from tests.graph import HOURLY
 from tests.logtext import call_event, header
 
 SYNTHETIC = "synthetic/TS_EXAMPLE.20260310_070000_000.log"   # under the shared samples
@@ -20,7 +20,7 @@ def storage(tmp_path: Path) -> LogStorage:
 
 
 def materialize(tmp_path: Path, instance, partition_key: str | None = None, **kw):
-    assets = build_ingest_assets("a")
+    assets = build_ingest_assets("a", HOURLY)
     selection = [parsed_key("a")] if partition_key else [segments_key("a")]
     return dg.materialize(assets, selection=selection, partition_key=partition_key,
                           resources={"logs": storage(tmp_path), "icon": IconConfig()},
@@ -42,18 +42,18 @@ def test_segments_register_then_hours_slice_events(tmp_path, samples):
         six = materialize(tmp_path, instance, "2026-03-10-06:00")
         seven = materialize(tmp_path, instance, "2026-03-10-07:00")
         assert six.success and seven.success
-        part = storage(tmp_path).parsed_dir("a", "2026-03-10-06:00")
-        events = pl.read_parquet(part / "events.parquet")
+        data = storage(tmp_path).data()
+        part = data.parsed_hour("a", "2026-03-10-06:00")
+        events = part["events"]
         assert events.height == 9 and set(events["app"]) == {"TS_EXAMPLE"}
-        later = pl.read_parquet(storage(tmp_path).parsed_dir("a", "2026-03-10-07:00") / "events.parquet")
+        later = data.parsed_hour("a", "2026-03-10-07:00")["events"]
         assert later["message"].to_list() == ["EventAgentLogout"]
-        kv = pl.read_parquet(part / "kvpairs.parquet")
-        assert set(kv["key"]) == {"Topic", "Priority", "ReleasingParty"}
+        assert set(part["kvpairs"]["key"]) == {"Topic", "Priority", "ReleasingParty"}
 
         # re-materializing is idempotent: same rows, no duplicates
         again = materialize(tmp_path, instance, "2026-03-10-06:00")
         assert again.success
-        assert pl.read_parquet(part / "events.parquet").equals(events)
+        assert data.parsed_hour("a", "2026-03-10-06:00")["events"].equals(events)
 
 
 def test_new_changed_and_duplicate_segments_are_noticed(tmp_path, samples):

@@ -10,8 +10,7 @@ import polars as pl
 import pytest
 
 from tests.logtext import call_event, event, header, kvlist
-from transforms.parsing.parse import ParseOptions
-from transforms.parsing.parse_files import parse_to_parquet
+from transforms.parsing import ParseOptions, parse_to_parquet
 
 
 def parse(tmp_path: Path, files: dict[str, str | bytes], workers: int = 1, **options):
@@ -286,8 +285,7 @@ def test_a_list_with_its_first_child_on_its_own_line(tmp_path):
 
 
 def test_reports_of_one_file_merge_in_either_order(tmp_path):
-    from transforms.parsing.parse import FileReport
-    from transforms.parsing.parse_files import merge_reports
+    from transforms.parsing import FileReport, merge_reports
 
     def own() -> FileReport:
         r = FileReport(0, tmp_path / "a.log", None, size_bytes=1234, compressed=True,

@@ -12,18 +12,18 @@ import pytest
 
 from assets.idb import ROLE_TABLES
 from dagster_project import runner
-from transforms.idb.explain import ExplainError, explain
-from transforms.idb.store import IdbStore
+from simulator.compare import (
+    compare_agents,
+    compare_calls,
+    compare_user_data,
+    load_truth_calls,
+    load_window,
+)
 from tests.graph import graph, simulate_with_examples
-from simulator.compare import (compare_agents, compare_calls, compare_user_data,
-                               load_truth_calls, load_window)
-from transforms.config.snapshot import load_snapshot
-from transforms.roles.gcc.build import build_gcc
-from transforms.roles.gls.build import PARTY_LOOKUP, build_gls
-from transforms.roles.gud.build import build_gud
-from transforms.config.adata_spec import spec_from_options
-from transforms.idb.schema import table
-from transforms.config.options import load_options
+from transforms.config import load_options, load_snapshot, spec_from_options
+from transforms.datafolder import DataFolder
+from transforms.idb import ExplainError, IdbStore, explain_call, table
+from transforms.roles import PARTY_LOOKUP, build_gcc, build_gls, build_gud
 
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 SECURE_KEY = "CustomerPIN"
@@ -117,7 +117,7 @@ def test_explain_shows_each_row_beside_the_event_that_made_it(sqlite_run):
     calls = IdbStore(url).read("G_CALL").filter(pl.col("PARENTCALLID").is_not_null())
     call_id = calls["CALLID"][0]
     lines: list[str] = []
-    explain(call_id, url, work / "data", out=lines.append)
+    explain_call(call_id, url, DataFolder(work / "data"), out=lines.append)
     text = "\n".join(lines)
     history = IdbStore(url).read("G_PARTY_HISTORY").filter(pl.col("CALLID") == call_id)
     assert history.height > 0
@@ -127,7 +127,7 @@ def test_explain_shows_each_row_beside_the_event_that_made_it(sqlite_run):
     assert "not in the parse cache" not in text
     assert f"consultation of {calls['PARENTCALLID'][0]}" in text
     with pytest.raises(ExplainError, match="not in the IDB"):
-        explain("NO-SUCH-CALL", url, work / "data", out=lines.append)
+        explain_call("NO-SUCH-CALL", url, DataFolder(work / "data"), out=lines.append)
 
 
 def test_postgres_one_run_equals_whole_window_build(sim, tmp_path, pg_url):
@@ -139,12 +139,12 @@ def test_postgres_one_run_equals_whole_window_build(sim, tmp_path, pg_url):
     config = load_snapshot(sim / "config.json")
     window = load_window(sim / "logs", tmp_path / "whole", switches=config.switches())
     options = load_options(sim / "icon-options.toml")
-    gcc = build_gcc(window.events, window.kvpairs, config, "whole").tables
+    gcc = build_gcc(window.events, window.kvpairs, config, "whole")
     gud = build_gud(window.events, window.kvpairs, config, gcc, spec_from_options(options),
                     options.get("callconcentrator", "adata-userdata-history"), "whole")
     gls = build_gls(window.events, window.kvpairs, config, "whole", options,
-                    gcc["G_PARTY"].select(PARTY_LOOKUP)).tables
-    whole = {**gcc, **gud, **gls}
+                    gcc.tables["G_PARTY"].select(PARTY_LOOKUP))
+    whole = {**gcc.tables, **gud.tables, **gls.tables}
     for name in TABLES:
         ours, theirs = stored[name], whole[name]
         assert ours.height == theirs.height, name

@@ -15,21 +15,33 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.idb import ROLE_TABLES, idb_key
-from assets.ingest import build_ingest_assets, parsed_key, segments_key
-from dagster_project import runner
-from assets.partitions import HOURLY
-from assets.resources import LogStorage
-from quality import accounting, frames, rules
 from assets.checks import build_quality_checks
+from assets.idb import idb_key
+from assets.ingest import build_ingest_assets, parsed_key, segments_key
+from assets.resources import LogStorage
+from dagster_project import runner
+from quality import accounting, frames, rules
 from quality.report import check_report
-from quality.rules import (CHECKS, FOREIGN_KEYS, KEYS, VALUES, InDictionary, NotNull, Reference,
-                           TimeOrder, Unique, dictionary_columns, rules_for)
+from quality.rules import (
+    CHECKS,
+    FOREIGN_KEYS,
+    KEYS,
+    VALUES,
+    InDictionary,
+    NotNull,
+    Reference,
+    TimeOrder,
+    Unique,
+    dictionary_columns,
+    rules_for,
+)
 from quality.suites import Expect, Outcome, Validator, expectation_suite
 from quality.validate import sample, validate_table
-from tests.graph import graph_assets, graph_resources, simulate_with_examples
+from tests.graph import HOURLY, graph_assets, graph_resources, simulate_with_examples
+from transforms.hours import hour_span
 from transforms.idb import dictionary
 from transforms.idb.schema import TABLES, C, _table, _time
+from transforms.roles import ROLE_TABLES
 
 WRITTEN = [name for names in ROLE_TABLES.values() for name in names]
 HOUR, NEXT_HOUR = "2026-03-09-23:00", "2026-03-10-00:00"
@@ -75,7 +87,7 @@ def clean_run(sim, tmp_path_factory):
     """Every asset and every check (as dagster_project/definitions.py lists them), hour by hour
     (`runner.run_all`), into SQLite."""
     work = tmp_path_factory.mktemp("clean")
-    checks = build_quality_checks(["a"])
+    checks = build_quality_checks(["a"], HOURLY)
     defs = dg.Definitions(assets=pipeline_assets(), asset_checks=checks,
                           resources=resources(sim, work))
     with dg.instance_for_test() as instance:
@@ -175,7 +187,7 @@ def test_a_clean_pipeline_run_passes_every_check(clean_run):
 
 def test_secure_values_are_never_printed_by_the_checks(clean_run):
     work, _, _, printed = clean_run
-    from transforms.idb.store import IdbStore
+    from transforms.idb import IdbStore
 
     secure = IdbStore(f"sqlite:///{work / 'idb.sqlite'}").read("G_SECURE_USERDATA_HISTORY")
     pins = set(secure.filter(pl.col("KEYNAME") == SECURE_KEY)["VALUE"].drop_nulls())
@@ -205,26 +217,26 @@ def test_a_corrupted_hour_fails_the_right_expectations_with_the_offending_rows(s
                                                                               tmp_path):
     work = copy_work(clean_run[0], tmp_path)
     logs = LogStorage(log_dir=str(sim / "logs"), data_dir=str(work / "data"))
-    tables = logs.reconciled_dir("gcc", HOUR) / "tables"
-    calls = pl.read_parquet(tables / "G_CALL.parquet")
+    table_file = lambda name: logs.data().role_table_file("gcc", HOUR, name)  # noqa: E731
+    calls = pl.read_parquet(table_file("G_CALL"))
     dup, bad_type, backwards, lost = calls["CALLID"].head(4).to_list()
-    rewrite(tables / "G_CALL.parquet", lambda f: pl.concat([f, f.head(1)]).with_columns(
+    rewrite(table_file("G_CALL"), lambda f: pl.concat([f, f.head(1)]).with_columns(
         CALLTYPE=pl.when(pl.col("CALLID") == bad_type).then(99).otherwise(pl.col("CALLTYPE")),
         TERMINATED=pl.when(pl.col("CALLID") == backwards)
         .then(pl.col("CREATED") - pl.duration(hours=1)).otherwise(pl.col("TERMINATED")),
     ).filter(pl.col("CALLID") != lost))
-    parties = rewrite(tables / "G_PARTY.parquet", lambda f: f.with_columns(
+    parties = rewrite(table_file("G_PARTY"), lambda f: f.with_columns(
         CALLID=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("NO-SUCH-CALL"))
         .otherwise(pl.col("CALLID"))))
     orphan_party = parties["PARTYID"][0]
 
     # the checks alone, over both hours in one (ranged) run: one result per check
-    checks = build_quality_checks(["a"])
+    checks = build_quality_checks(["a"], HOURLY)
     with dg.instance_for_test() as instance:
         result = dg.materialize(pipeline_assets() + checks,
                                 selection=dg.AssetSelection.checks(*checks), instance=instance,
                                 resources=resources(sim, work), tags=ranged(HOUR, NEXT_HOUR),
-                                raise_on_error=False, run_config=runner.QUIET)
+                                raise_on_error=False, run_config=runner.quiet())
     assert not result.success           # blocking checks failed with ERROR severity
     got = by_key(result.get_asset_check_evaluations())
 
@@ -266,7 +278,7 @@ def test_a_corrupted_hour_fails_the_right_expectations_with_the_offending_rows(s
 def test_a_failed_blocking_check_stops_downstream_materialization(sim, clean_run, tmp_path):
     work = copy_work(clean_run[0], tmp_path)
     logs = LogStorage(log_dir=str(sim / "logs"), data_dir=str(work / "data"))
-    rewrite(logs.reconciled_dir("gcc", HOUR) / "tables" / "G_PARTY.parquet",
+    rewrite(logs.data().role_table_file("gcc", HOUR, "G_PARTY"),
             lambda f: f.with_columns(CALLID=pl.lit("NO-SUCH-CALL")))
 
     @dg.asset(key=["reports", "parties"], deps=[idb_key("G_PARTY")], partitions_def=HOURLY)
@@ -276,11 +288,11 @@ def test_a_failed_blocking_check_stops_downstream_materialization(sim, clean_run
     assets = pipeline_assets()
     gcc_writer = next(a for a in assets if idb_key("G_PARTY") in a.keys)
     with dg.instance_for_test() as instance:
-        result = dg.materialize(assets + build_quality_checks(["a"]) + [party_report],
+        result = dg.materialize(assets + build_quality_checks(["a"], HOURLY) + [party_report],
                                 selection=dg.AssetSelection.assets(*gcc_writer.keys,
                                                                    party_report.key),
                                 instance=instance, resources=resources(sim, work),
-                                tags=ranged(HOUR), raise_on_error=False, run_config=runner.QUIET)
+                                tags=ranged(HOUR), raise_on_error=False, run_config=runner.quiet())
     assert not result.success
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     assert idb_key("G_PARTY") in done                     # the table was written
@@ -317,14 +329,14 @@ def test_the_quarantined_share_warns_and_fails_at_the_thresholds(garbage_logs, t
     def after_parse() -> None:
         """Stands for everything built on the parsed events."""
 
-    assets = build_ingest_assets("a") + [after_parse]
-    checks = build_quality_checks(["a"])
+    assets = build_ingest_assets("a", HOURLY) + [after_parse]
+    checks = build_quality_checks(["a"], HOURLY)
     with dg.instance_for_test() as instance:
         dg.materialize(assets, selection=[segments_key("a")], instance=instance, resources=res,
-                       run_config=runner.QUIET)
+                       run_config=runner.quiet())
         result = dg.materialize(assets + checks, selection=[parsed_key("a"), after_parse.key],
                                 instance=instance, resources=res, tags=ranged(HOUR),
-                                raise_on_error=False, run_config=runner.QUIET)
+                                raise_on_error=False, run_config=runner.quiet())
     got = by_key(result.get_asset_check_evaluations())
     ledger = got[("replica_a/parsed_events", accounting.LINE_ACCOUNTING)]
     assert ledger.passed and ledger.metadata["quarantined_lines"].value == 40
@@ -351,10 +363,10 @@ def test_line_accounting_finds_lines_missing_from_the_ledger(sim, clean_run):
     broken = registry.with_columns(
         [pl.when(pl.col("segment_id") == first).then(pl.col(c) - 5).otherwise(pl.col(c)).alias(c)
          for c in ("n_attribute", "lines")])
-    window = HOURLY.time_window_for_partition_key(HOUR)
-    hour = accounting.account_hour(Validator(), HOUR, broken, logs.replica_root("a"), store.cache,
-                                   logs.parsed_dir("a", HOUR) / "events.parquet", window.start,
-                                   window.end, 0.01, 0.1)
+    data = logs.data()
+    hour = accounting.account_hour(Validator(), HOUR, broken, logs.replica_root("a"),
+                                   data.replica("a"), data.parsed_events_file("a", HOUR),
+                                   *hour_span(HOUR), 0.01, 0.1)
     failed = [o for o in hour.outcomes[accounting.LINE_ACCOUNTING] if not o.success]
     assert [o.expect.label for o in failed] == ["every physical line of the segment is in the ledger"]
     report = accounting.accounting_report([hour])
@@ -363,14 +375,14 @@ def test_line_accounting_finds_lines_missing_from_the_ledger(sim, clean_run):
     assert str(registry["path"][0])[:30] in rows and "physical_lines" in rows
     # a clean registry adds up
     clean = accounting.account_hour(Validator(), HOUR, registry, logs.replica_root("a"),
-                                    store.cache, logs.parsed_dir("a", HOUR) / "events.parquet",
-                                    window.start, window.end, 0.01, 0.1)
+                                    data.replica("a"), data.parsed_events_file("a", HOUR),
+                                    *hour_span(HOUR), 0.01, 0.1)
     assert all(o.success for o in clean.outcomes[accounting.LINE_ACCOUNTING])
 
 
 def test_the_reference_lookup_uses_bound_parameters_and_caches(clean_run):
     work = clean_run[0]
-    from transforms.idb.store import IdbStore
+    from transforms.idb import IdbStore
 
     lookup = frames.ReferenceLookup(IdbStore(f"sqlite:///{work / 'idb.sqlite'}").engine, chunk=2)
     calls = IdbStore(f"sqlite:///{work / 'idb.sqlite'}").read("G_CALL")["CALLID"].head(3).to_list()

@@ -26,8 +26,8 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from transforms.idb.store import IdbStore, redact_url
 from tests import badinput as bi
+from transforms.idb import IdbStore, redact_url
 
 SPEC = """<adata-spec xmlns="http://www.genesyslab.com/standards/icon/ed1">
   <secure><key name="CustomerPIN" source="userdata" history="all"/></secure>

@@ -2,7 +2,7 @@
 
 They run the real simulator into tmp folders and read its files back with a small,
 independent reader of the T-Server log format written here from
-shared/reference/tserver-log-format.md (not the simulator's own code).
+docs/log-format.md (not the simulator's own code).
 """
 
 from __future__ import annotations
@@ -489,7 +489,6 @@ def test_segment_writer_moves_a_roll_over_into_a_block(tmp_path):
 # ---------------------------------------------------------------------------------------------
 F1 = "gap:a:north@30m+10m; link_down:b:north@1h10m+3m; restart:a:south@1h30m+2m; skew:b:south=+2s"
 F2 = "switchover:a:north@1h30m+5s; restart:b:north@2h+1m"
-WEST = {"TS_NORTH": -3600, "TS_SOUTH": 18000}
 
 
 @pytest.fixture(scope="module")

@@ -367,7 +367,6 @@ def write_corpus(folder, cases: dict[str, Case] | None = None) -> dict[str, Case
 
 # -- running the pipeline and reading what it left ------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def cli_command() -> list[str]:
@@ -437,7 +436,7 @@ def reports(data_dir: Path, replica: str = "a") -> dict[str, dict]:
 
 
 def idb_table(url: str, name: str) -> pl.DataFrame:
-    from transforms.idb.store import IdbStore
+    from transforms.idb import IdbStore
 
     store = IdbStore(url)
     try:

@@ -1,2 +1,13 @@
-"""What the user configures: ICON options (`options.load_options`), the configuration snapshot
-(`snapshot.load_snapshot`) and the attached-data specification (`adata_spec`)."""
+"""What the user configures, each checked when it is loaded: ICON options (`options`, with the
+`[custom-states]` lists in `custom_states`), the configuration snapshot (`snapshot`) and the
+attached-data specification (`adata_spec`)."""
+
+from transforms.exports import lazy_exports
+
+__all__, __getattr__ = lazy_exports(__name__, {
+    "adata_spec": ["HORIZONTAL", "AdataSpec", "SpecError", "load_spec", "spec_from_options"],
+    "custom_states": ["CustomSettings"],
+    "errors": ["OptionsError"],
+    "options": ["GccOptions", "GlsOptions", "IconOptions", "describe", "load_options"],
+    "snapshot": ["ConfigError", "ConfigSnapshot", "load_snapshot"],
+})

@@ -1,4 +1,4 @@
-"""The attached-data specification (ICON's `ccon_adata_spec.xml`, icon-agent-data-ha.md §2.1):
+"""The attached-data specification (ICON's `ccon_adata_spec.xml`, docs/semantics.md §9):
 which KV keys go to which table, and how much of their history is kept.
 
 ```xml

@@ -1,20 +1,24 @@
 """ICON options, read from one TOML file with ICON's section and option names
-(docs/options.md). Loading is strict: an unknown section or option, or a value outside the allowed
-set, fails with the file, the option and the allowed values; nothing falls back silently
-(user-pain-points.md P12: an upper-case `role` silently became `all` in ICON).
+(docs/options.md), and every option checked here, in one place: loading is strict (an unknown
+section or option, or a value outside the allowed set, fails with the file, the option and the
+allowed values; nothing falls back silently: in ICON an upper-case `role` silently becomes `all`,
+https://docs.genesys.com/Documentation:ICON:Dep:Roles:8.1.5), and the roles read their options
+through the typed views `IconOptions.gcc()`, `gls()` and `custom_states()`.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-class OptionsError(ValueError):
-    """A bad options file; the message names file, section, option and allowed values."""
+from transforms.config.custom_states import (
+    EVENT_DATA_CONTINUATION,
+    CustomSettings,
+    parse_custom_states,
+)
+from transforms.config.errors import OptionsError
 
 
 @dataclass(frozen=True)
@@ -34,11 +38,9 @@ class _ContinuedOptions(dict):
     """The [custom-states] specs: `EventData_<n>` for any integer n ≥ 1 is a continuation of
     EventData [DOC] and has the spec of `EventData_1`; every other name must be listed."""
 
-    CONTINUATION = re.compile(r"EventData_[1-9][0-9]*")
-
     def _resolve(self, name):
         if not dict.__contains__(self, name) and isinstance(name, str) \
-                and self.CONTINUATION.fullmatch(name):
+                and EVENT_DATA_CONTINUATION.fullmatch(name):
             return "EventData_1"
         return name
 
@@ -87,8 +89,8 @@ SPECS: dict[str, dict[str, Spec]] = {
         "gls-max-duration": Spec(0, None, int, 0, 7 * 24 * 3600,
                                  doc="seconds; 0 = no limit on a login session"),
     },
-    # list syntax, codes, types, field names and key clashes are checked when the options are
-    # used (transforms/roles/gls/custom.py `settings`, docs/semantics.md §8 "Custom states")
+    # list syntax, codes, types, field names and key clashes: transforms/config/custom_states.py
+    # (docs/semantics.md §8 "Custom states")
     "custom-states": _ContinuedOptions({
         "AgentRecordUserTypes": Spec("", doc="`StateCode,KeyName,…` custom agent states: "
                                              "EventUserEvent key = '+' starts, '-' ends the "
@@ -120,6 +122,29 @@ SPECS: dict[str, dict[str, Spec]] = {
 
 
 @dataclass(frozen=True)
+class GccOptions:
+    """Switch-behaviour options of ICON's `[gts]` section that change the call model
+    (docs/semantics.md has the defaults and what each does here)."""
+
+    delivered_flag: int = 0            # 0: an External far end alerts at EventDialing; 1: at EventNetworkReached
+    lookup_queue_on_ringing: int = 1   # 1: a ringing party's parent is the party of its ThisQueue
+    ring_divert: int = 0               # 1: ... also the party whose EventDiverted/RouteUsed named it
+    max_call_idle: int = 14400         # [icon-etl] max-call-idle: seconds without an event that end a call
+    sst_options: int = 0               # single-step transfer = EventReleased (Transferred) 0: then
+                                       # EventRinging/EventQueued of ThirdPartyDN; 1: the release alone
+
+
+@dataclass(frozen=True)
+class GlsOptions:
+    """What the gls role reads: agent states, reason codes, session limits, custom states."""
+
+    acw_first: int = -1                # gls-acw-first
+    active_reason_codes: bool = True   # gls-active-reason-codes: write G_AGENT_STATE_RC_A
+    max_duration: int = 0              # [gts] gls-max-duration, seconds; 0 = no limit
+    custom_states: CustomSettings = CustomSettings()
+
+
+@dataclass(frozen=True)
 class IconOptions:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "<defaults>"
@@ -129,6 +154,29 @@ class IconOptions:
 
     def roles(self) -> set[str]:
         return parse_roles(self.get("callconcentrator", "role"), self.source)
+
+    def gcc(self) -> GccOptions:
+        return GccOptions(delivered_flag=self.get("gts", "delivered-flag"),
+                          lookup_queue_on_ringing=self.get("gts", "lookup-queue-on-ringing"),
+                          ring_divert=self.get("gts", "ring-divert"),
+                          sst_options=self.get("gts", "sst-options"),
+                          max_call_idle=self.get("icon-etl", "max-call-idle"))
+
+    def custom_states(self) -> CustomSettings:
+        """The [custom-states] options parsed (a bad value raises OptionsError)."""
+        return parse_custom_states(self.values.get("custom-states", {}), self.source)
+
+    def gls(self) -> GlsOptions:
+        return GlsOptions(acw_first=int(self.get("callconcentrator", "gls-acw-first")),
+                          active_reason_codes=int(self.get("callconcentrator",
+                                                           "gls-active-reason-codes")) == 1,
+                          max_duration=int(self.get("gts", "gls-max-duration")),
+                          custom_states=self.custom_states())
+
+    def masked_keys(self) -> frozenset[str]:
+        """`[icon-etl] mask-keys`: KV keys whose values are never printed."""
+        return frozenset(k.strip() for k in self.get("icon-etl", "mask-keys").split(",")
+                         if k.strip())
 
 
 def parse_roles(text: str, source: str) -> set[str]:
@@ -175,6 +223,7 @@ def load_options(path: Path | str | None) -> IconOptions:
     options = IconOptions(values, str(path))
     options.roles()  # validates the role list
     _check_shares(path, options)
+    options.gls()    # validates [custom-states] (list syntax, codes, columns, key clashes)
     return options
 
 

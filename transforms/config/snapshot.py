@@ -12,9 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.idb import table, time_triple_values
 from transforms.idb.dictionary import DnType, GroupType, ObjectState, RecordStatus
-from transforms.idb.schema import table
-from transforms.idb.timecodes import time_triple_values
 
 FORMAT = "icon-etl-config/1"
 DN_TYPES = {

@@ -1,5 +1,5 @@
 """Data source sessions (DSS): the unbroken stretches of one T-Server's events in one replica's
-logs (icon-agent-data-ha.md §5, docs/architecture.md "High availability").
+logs (docs/architecture.md "High availability", docs/semantics.md §10).
 
 ICON writes a G_DSS_<role>_PROVIDER row per connection to a T-Server. From logs, a new session
 starts where the stream of a switch's events breaks (docs/semantics.md §10):
@@ -24,8 +24,8 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
+from transforms.idb import DSS_TABLES, table
 from transforms.idb.dictionary import DsConnType, DsType
-from transforms.idb.schema import DSS_TABLES, table
 
 MAX_SILENCE_S = 3900   # hourly check points + 5 minutes
 
@@ -125,7 +125,7 @@ def reduce_skeleton(lines: pl.DataFrame, max_silence: int = MAX_SILENCE_S,
             .select(list(REDUCED_SCHEMA)).cast(REDUCED_SCHEMA))
 
 
-def _switch_of(lines: pl.DataFrame, switches: pl.DataFrame) -> pl.DataFrame:
+def switch_of(lines: pl.DataFrame, switches: pl.DataFrame) -> pl.DataFrame:
     """`switch` (name) and `switch_id` of each line's application; an application the
     configuration does not know is a switch of its own."""
     return (lines.join(switches.select("app", "switch", "switch_id"), on="app", how="left")
@@ -203,7 +203,7 @@ def sessions(lines: pl.DataFrame, switches: pl.DataFrame, replica: str,
     (SKELETON_SCHEMA)."""
     if lines.height == 0:
         return pl.DataFrame(schema=SESSION_SCHEMA)
-    lines = _switch_of(lines, switches)
+    lines = switch_of(lines, switches)
     cuts = breaks(lines, max_silence)
     ev = lines.filter(pl.col("message").is_not_null()).sort("switch", "ts", "file_id", "line")
     # each event's session number = breaks of its switch that end at or before it
@@ -231,7 +231,7 @@ def sessions(lines: pl.DataFrame, switches: pl.DataFrame, replica: str,
 
 def assign(events: pl.DataFrame, dss: pl.DataFrame, switches: pl.DataFrame) -> pl.DataFrame:
     """`dss_id` of each event: the session of its switch that started at or before it."""
-    keyed = _switch_of(events.drop("dss_id", strict=False), switches).with_row_index("_i")
+    keyed = switch_of(events.drop("dss_id", strict=False), switches).with_row_index("_i")
     starts = dss.select("switch", ts="start_ts", dss_id="dss_id").sort("ts")
     out = (keyed.sort("ts").join_asof(starts, on="ts", by="switch", strategy="backward",
                                       check_sortedness=False))
@@ -273,6 +273,22 @@ def provider_tables(dss: pl.DataFrame, replica_dbid: int, src_prefix: str,
     return {name: table(name).conform(rows) for name in DSS_TABLES}
 
 
+def session_ends(reconciled: pl.DataFrame, paths: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Sessions of the reconciled stream that ended (dss_id, end_ts, end_src): login sessions
+    still open then are closed at its last event (docs/semantics.md §8). `paths`: each replica's
+    file_id, path (for end_src)."""
+    ends = reconciled.filter(~pl.col("open"))
+    frames = []
+    for replica in ends["last_replica"].unique().to_list():
+        frames.append(ends.filter(pl.col("last_replica") == replica)
+                      .join(paths[replica], left_on="last_file_id", right_on="file_id", how="left")
+                      .select("dss_id", "end_ts", end_src=pl.concat_str(
+                          [pl.lit(f"{replica}/"), pl.col("path"), pl.lit(":"),
+                           pl.col("last_line").cast(pl.String)])))
+    return pl.concat(frames) if frames else pl.DataFrame(
+        schema={"dss_id": pl.Int64, "end_ts": pl.Datetime("us", "UTC"), "end_src": pl.String})
+
+
 # -- clock skew ----------------------------------------------------------------------------------
 
 OFFSET_SCHEMA = {"replica": pl.String, "switch": pl.String, "offset_us": pl.Int64,
@@ -290,7 +306,7 @@ def clock_offsets(skeletons: dict[str, pl.DataFrame], switches: pl.DataFrame) ->
         return pl.DataFrame(schema=OFFSET_SCHEMA)
 
     def numbered(r: str) -> pl.DataFrame:
-        return (_switch_of(skeletons[r].filter(pl.col("seq").is_not_null()), switches)
+        return (switch_of(skeletons[r].filter(pl.col("seq").is_not_null()), switches)
                 .select("switch", "seq", "message", "ts")
                 .unique(["switch", "seq", "message"], keep="none"))
 
@@ -324,7 +340,7 @@ def align_events(events: pl.DataFrame, offsets: pl.DataFrame, replica: str,
     mine = offsets.filter((pl.col("replica") == replica) & (pl.col("offset_us") != 0))
     if mine.height == 0:
         return events
-    keyed = _switch_of(events, switches).join(mine.select("switch", "offset_us"), on="switch",
+    keyed = switch_of(events, switches).join(mine.select("switch", "offset_us"), on="switch",
                                               how="left")
     return keyed.with_columns(ts=pl.col("ts") - pl.duration(
         microseconds=pl.col("offset_us").fill_null(0))).drop("switch", "switch_id", "offset_us")

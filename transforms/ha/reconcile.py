@@ -1,5 +1,5 @@
 """HA reconciliation of an hour's events: one stream per switch, from the replicas' logs, with
-nothing lost and nothing doubled (icon-agent-data-ha.md §5.5, docs/architecture.md "High
+nothing lost and nothing doubled (docs/semantics.md §10, docs/architecture.md "High
 availability").
 
 For each switch, the first replica (in name order) supplies every event it has; a stretch it
@@ -24,8 +24,8 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
-from transforms.roles.carry import Window
-from transforms.ha.dss import Interval, _switch_of, covered, missing
+from transforms.ha.dss import Interval, covered, missing, switch_of
+from transforms.roles import Window
 
 FILE_ID_STRIDE = 1 << 24   # segment ids of replica n are moved to n * 2^24 + id: unique in a merge
 
@@ -59,7 +59,7 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
     start = start.replace(tzinfo=timezone.utc) if start.tzinfo is None else start
     end = start + timedelta(hours=1)
     have = covered(sessions)
-    keyed = {r: _switch_of(w.events, switches).with_columns(replica=pl.lit(r))
+    keyed = {r: switch_of(w.events, switches).with_columns(replica=pl.lit(r))
              for r, w in windows.items()}
     repeated = {r: f.height for r, f in keyed.items()}
     keyed = {r: without_repeats(f) for r, f in keyed.items()}

@@ -1,3 +1,14 @@
-"""The Interaction Database: its tables and columns (`schema`), every enumeration (`dictionary`),
-the columns every row carries (`columns`), `timecodes`, the SQL store with its idempotent writes
-(`store.IdbStore`) and `explain` (a call's events beside its rows)."""
+"""The Interaction Database: its tables and columns (`schema`), every enumeration
+(`dictionary`), the columns every row carries (`columns`), `timecodes`, the SQL store with its
+idempotent writes (`store.IdbStore`) and `explain` (a call's events beside its rows)."""
+
+from transforms.exports import lazy_exports
+
+__all__, __getattr__ = lazy_exports(__name__, {
+    "columns": ["gsys", "lineage", "row_id", "times"],
+    "dictionary": ["dictionary"],
+    "explain": ["ExplainError", "explain_call"],
+    "schema": ["DSS_TABLES", "TABLES", "Table", "table"],
+    "store": ["IdbError", "IdbStore", "describe_db_error", "redact_url"],
+    "timecodes": ["time_triple_values", "timecode_frame"],
+})

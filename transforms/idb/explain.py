@@ -9,11 +9,19 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.datafolder import DataFolder
+from transforms.idb.dictionary import (
+    CallHistoryChange,
+    CallType,
+    PartyHistoryChange,
+    PartyState,
+    PartyType,
+    UserDataChange,
+)
 from transforms.idb.store import IdbStore, redact_url
-from transforms.roles.carry import with_sources
-from transforms.idb.dictionary import (CallHistoryChange, CallType, PartyHistoryChange, PartyState,
-                                   PartyType, UserDataChange)
-from transforms.segments.store import SegmentStore
+from transforms.parsing import parquet_sink
+from transforms.roles import with_sources
+from transforms.segments import SegmentStore
 
 
 class ExplainError(LookupError):
@@ -34,18 +42,17 @@ def _short(party_id: str | None, call_id: str) -> str:
     return party_id or "-"
 
 
-def call_events(call_id: str, conn_ids: list[str], data_dir: Path, sources: set[str]) -> pl.DataFrame:
+def call_events(call_id: str, conn_ids: list[str], data: DataFolder, sources: set[str]) -> pl.DataFrame:
     """Every parsed event of the call (its CallUUID, one of its ConnIDs without a CallUUID, or a
     line an IDB row names as its source — e.g. the EventPartyChanged of the call a party moved
     to), from each replica's parse cache, with `src` as ETL_SOURCE writes it."""
     replicas = sorted({s.split("/", 1)[0] for s in sources})
     frames = []
     for replica in replicas:
-        store = SegmentStore(Path("."), data_dir / replica)
+        store = SegmentStore(Path("."), data.replica(replica))
         registry = store.originals(parsed=True)
         if registry.height == 0:
             continue
-        files = [store.entry(k) / "events" / "*.parquet" for k in registry["parse_key"]]
         paths = registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path")
         named = (pl.DataFrame({"src": sorted(s for s in sources if s.startswith(replica + "/"))},
                               schema={"src": pl.String})
@@ -55,7 +62,8 @@ def call_events(call_id: str, conn_ids: list[str], data_dir: Path, sources: set[
         mine = (pl.col("call_uuid") == call_id) | (
             pl.col("call_uuid").is_null() & pl.col("conn_id").is_in(conn_ids)) | \
             pl.struct("file_id", "line").is_in(named.to_struct().implode())
-        events = pl.scan_parquet(files, missing_columns="insert").filter(mine).collect()
+        events = parquet_sink.scan(store.entries(), "events", missing_columns="insert") \
+            .filter(mine).collect()
         if events.height:
             events = events.join(registry.select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"),
                                                  "app"), on="file_id", how="left")
@@ -68,7 +76,7 @@ def call_events(call_id: str, conn_ids: list[str], data_dir: Path, sources: set[
     return pl.concat(frames, how="diagonal_relaxed").sort("ts", "seq", "line")
 
 
-def explain(call_id: str, idb_url: str, data_dir: Path, out: Callable[[str], None] = print) -> None:
+def explain_call(call_id: str, idb_url: str, data: DataFolder, out: Callable[[str], None] = print) -> None:
     store = IdbStore(idb_url)
     params = {"c": call_id}
     call = store.read("G_CALL", "CALLID = :c", params)
@@ -104,7 +112,7 @@ def explain(call_id: str, idb_url: str, data_dir: Path, out: Callable[[str], Non
 
     conn_ids = [c["CONNID"]] if c["CONNID"] else []
     sources = {s for s in [c["ETL_SOURCE"], *produced] if s}
-    events = call_events(call_id, conn_ids, data_dir, sources)
+    events = call_events(call_id, conn_ids, data, sources)
     out("")
     out(f"events in the logs ({events.height}):")
     out(f"  {'time (UTC)':<23}  {'event':<26} {'ThisDN':<14} {'source':<44} IDB rows")

@@ -338,7 +338,7 @@ for _t in [
     TABLES[_t.name] = _t
 
 
-# HA control (dss): one row per data source session of a replica (icon-agent-data-ha.md §5.2),
+# HA control (dss): one row per data source session of a replica (docs/semantics.md §10),
 # and the ETL's own coverage and reconciliation ledgers (not IDB tables: ETL_ prefix).
 _DSS = (
     C("DSS_ID", "int", False), C("ICON_DBID", "int", False), C("DS_DBID"), C("DS_DBID_PRIM"),

@@ -1,7 +1,15 @@
-"""Log lines to events (docs/architecture.md "Parsing").
+"""Log lines to events (docs/architecture.md "Parsing"): reading files (`logread`), headers,
+line shapes, dates, TLib blocks, attributes and KV lists, typed event columns, the line ledger,
+Parquet output (`parquet_sink`) and worker processes over folders (`parse_files`)."""
 
-Public: `parse.Parser`, `parse.ParseOptions` and the output schemas (`parse.KVPAIR_SCHEMA`,
-`STD_SCHEMA`, `QUARANTINE_SCHEMA`, `LINE_KINDS`, `event_columns.EVENT_SCHEMA`);
-`parse_files.parse_to_parquet` / `discover` (folders of segments, worker processes);
-`logread.iter_line_chunks` (a file as chunks of lines) and `parquet_sink` (the output folder).
-"""
+from transforms.exports import lazy_exports
+
+__all__, __getattr__ = lazy_exports(__name__, {
+    "event_columns": ["EVENT_SCHEMA"],
+    "logread": ["DEFAULT_CHUNK_BYTES", "LogReadError", "iter_line_chunks"],
+    "parquet_sink": ["parquet_sink"],
+    "parse": ["KVPAIR_SCHEMA", "LINE_KINDS", "QUARANTINE_SCHEMA", "STD_SCHEMA", "FileReport",
+              "ParseOptions", "Parser", "SegmentJob", "plan_jobs"],
+    "parse_files": ["default_workers", "discover", "discover_all", "merge_reports",
+                    "parse_to_parquet", "run_jobs", "worker_pool"],
+})

@@ -1,6 +1,6 @@
 """Parse the indented lines of TLib blocks into attributes and KV-list members.
 
-Forms (tserver-log-format.md §2.2-§2.5): `\tAttributeName\tvalue` at depth 1; KV-list members
+Forms (docs/log-format.md, "TLib blocks"): `\tAttributeName\tvalue` at depth 1; KV-list members
 `\t\t'key'\tvalue` at depth 2; nested lists `'key'(list) ` with their members one level deeper.
 
 This runs on most lines of a T-Server log, so it is built for few operations per line: all

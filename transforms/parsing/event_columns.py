@@ -1,7 +1,7 @@
 """The typed per-event columns the IDB transforms read (one column per TLib attribute).
 
 Everything else stays available, untyped, in the `attributes` and `kvpairs` outputs.
-Attribute ids are in tserver-log-format.md §3.2; value forms in §2.4.
+Attribute ids and value forms are in docs/log-format.md ("Attribute ids", "Values").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The header block at the top of every Genesys log segment (tserver-log-format.md §1.1).
+"""The header block at the top of every Genesys log segment (docs/log-format.md, "Header").
 
 Runs on the first few lines of a file only, so plain Python is fine here.
 """

@@ -1,6 +1,6 @@
 """Classify the top-level (non-indented) lines of a log and find where TLib blocks start.
 
-Line shapes are in tserver-log-format.md §1.3 and §2.1. Shapes are recognised with anchored,
+Line shapes are in docs/log-format.md, "Top-level lines". Shapes are recognised with anchored,
 capture-free regexes (fast), and fields are then cut at fixed positions; capturing regexes run
 only on the few lines that have an unusual shape.
 """

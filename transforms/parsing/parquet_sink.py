@@ -12,12 +12,32 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.datafolder import swap_in
 from transforms.parsing.event_columns import EVENT_SCHEMA
-from transforms.parsing.parse import (ATTRIBUTE_SCHEMA, FILE_SCHEMA, KVPAIR_SCHEMA, QUARANTINE_SCHEMA,
-                              STD_SCHEMA, ChunkOutput, FileReport, empty)
+from transforms.parsing.parse import (
+    ATTRIBUTE_SCHEMA,
+    FILE_SCHEMA,
+    KVPAIR_SCHEMA,
+    QUARANTINE_SCHEMA,
+    STD_SCHEMA,
+    ChunkOutput,
+    FileReport,
+    empty,
+)
 
 OUTPUTS = {"events": EVENT_SCHEMA, "attributes": ATTRIBUTE_SCHEMA, "kvpairs": KVPAIR_SCHEMA,
            "std_events": STD_SCHEMA, "quarantine": QUARANTINE_SCHEMA}
+
+
+def files(folders: list[Path], name: str) -> list[Path]:
+    """The part files of one output (`events`, `kvpairs`, ...) of parser output folders."""
+    return [f for folder in folders for f in sorted((folder / name).glob("*.parquet"))]
+
+
+def scan(folders: list[Path], name: str, **options) -> pl.LazyFrame:
+    """One output of parser output folders (or parse-cache entries) as one lazy frame; every
+    folder has at least one part of each output (`complete_outputs`)."""
+    return pl.scan_parquet([folder / name / "*.parquet" for folder in folders], **options)
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -77,9 +97,7 @@ def finish(out_dir: Path, reports: list[FileReport]) -> None:
     files = (pl.DataFrame([r.row() for r in sorted(reports, key=lambda r: r.file_id)],
                           schema=FILE_SCHEMA, orient="row") if reports else empty(FILE_SCHEMA))
     files.write_parquet(staging / "files.parquet")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
+    swap_in(staging, out_dir)
 
 
 def abort(out_dir: Path) -> None:

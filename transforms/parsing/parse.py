@@ -22,10 +22,21 @@ import polars as pl
 from transforms.parsing.attributes import VTYPE, line_counts, parse_continuations
 from transforms.parsing.event_columns import EVENT_SCHEMA, typed_columns
 from transforms.parsing.header import LogHeader, file_name_time, parse_header
-from transforms.parsing.line_kinds import (CONTROL_CHARS, KIND_BINARY, KIND_HEADER, KIND_STD,
-                                   assign_blocks, classify_top)
-from transforms.parsing.logread import (DEFAULT_CHUNK_BYTES, LogReadError, decode_lines, iter_line_chunks,
-                                read_head)
+from transforms.parsing.line_kinds import (
+    CONTROL_CHARS,
+    KIND_BINARY,
+    KIND_HEADER,
+    KIND_STD,
+    assign_blocks,
+    classify_top,
+)
+from transforms.parsing.logread import (
+    DEFAULT_CHUNK_BYTES,
+    LogReadError,
+    decode_lines,
+    iter_line_chunks,
+    read_head,
+)
 from transforms.parsing.timeline import US_PER_DAY, TimelineState, rebuild_dates
 
 LINE_KINDS = ["header", "tlib_header", "attribute", "kv_member", "std_event", "other", "quarantined"]
@@ -315,7 +326,7 @@ class Parser:
         """Read the predecessor's trailing open TLib block (if any) as this job's first lines."""
         prev_id, prev_path, prev_header = job.previous
         self._report(prev_id, prev_path, prev_header)
-        lines, outside = trailing_block(prev_path, prev_id, prev_header, self.options)
+        lines, outside = trailing_block(prev_path, prev_id, prev_header)
         state.utc_offsets[prev_id] = prev_header.utc_offset_seconds or 0
         state.outside_block = outside
         if lines is not None and lines.height:
@@ -626,7 +637,7 @@ def _last_lines(path: Path, min_bytes: int) -> tuple[pl.DataFrame, bool]:
     return frame, start == 0
 
 
-def trailing_block(path: Path, file_id: int, header: LogHeader, options: ParseOptions
+def trailing_block(path: Path, file_id: int, header: LogHeader
                    ) -> tuple[pl.DataFrame | None, bool]:
     """The raw lines of the TLib block left open at the end of `path` (None if the file ends
     outside a block), and whether its last top-level line lies outside any block.

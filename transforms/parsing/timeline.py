@@ -1,4 +1,4 @@
-"""Rebuild full timestamps for time-only log lines (tserver-log-format.md §1.5, hazards H1-H3).
+"""Rebuild full timestamps for time-only log lines (docs/log-format.md "Dates", hazards H1-H3).
 
 TLib headers (`@HH:MM:SS.ffff`) and SIP Server traces print only the time of day. The date comes
 from the last line that prints one (ISO 8601 standard events, hourly check points) or, before any

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from transforms.parsing.event_columns import EVENT_SCHEMA
+from transforms.parsing import EVENT_SCHEMA
 
 if TYPE_CHECKING:
-    from transforms.ha.dss import ReplicaClock
-from transforms.parsing.parse import KVPAIR_SCHEMA
+    from transforms.ha import ReplicaClock
+from transforms.parsing import KVPAIR_SCHEMA
 
 EVENT_FRAME_SCHEMA = {**EVENT_SCHEMA, "app": pl.String, "src": pl.String, "dss_id": pl.Int64}
 

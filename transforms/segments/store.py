@@ -31,12 +31,19 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.parsing import parquet_sink
-from transforms.ha.dss import SKELETON_SCHEMA, reduce_skeleton
-from transforms.parsing.parse import LINE_KINDS, FileReport, ParseOptions, SegmentJob, plan_jobs
-from transforms.parsing.parse_files import discover_all, merge_reports, run_jobs
-
-SKELETON_FILE = "skeleton.parquet"
+from transforms.datafolder import ReplicaData, entry_report, entry_skeleton, swap_in, write_frame
+from transforms.ha import SKELETON_SCHEMA, reduce_skeleton
+from transforms.parsing import (
+    LINE_KINDS,
+    FileReport,
+    ParseOptions,
+    SegmentJob,
+    discover_all,
+    merge_reports,
+    parquet_sink,
+    plan_jobs,
+    run_jobs,
+)
 
 # Bumped whenever the parser's output changes shape, so cached parses of older releases are redone.
 PARSE_FORMAT = 2
@@ -58,9 +65,8 @@ SKIPPED_SCHEMA = {"path": pl.String, "target": pl.String, "reason": pl.String}
 def every_line(folders: list[Path]) -> pl.DataFrame:
     """Every dated event and standard line of the given parse-cache entries (file_id, line, ts,
     seq, message; message null on standard lines): the skeleton before its reduction."""
-    events = pl.scan_parquet([f / "events" / "*.parquet" for f in folders]).select(
-        "file_id", "line", "ts", "seq", "message")
-    std = pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders]).select(
+    events = parquet_sink.scan(folders, "events").select("file_id", "line", "ts", "seq", "message")
+    std = parquet_sink.scan(folders, "std_events").select(
         "file_id", "line", "ts", seq=pl.lit(None, dtype=pl.UInt64),
         message=pl.lit(None, dtype=pl.String))
     return pl.concat([events, std]).filter(pl.col("ts").is_not_null()).collect()
@@ -103,27 +109,24 @@ def _report_to_json(r: FileReport) -> dict:
 
 
 class SegmentStore:
-    """One replica's segments: `root` holds the logs, `data_dir` the registry and parse cache."""
+    """One replica's segments: `root` holds the logs, `data` (the data folder's part of the
+    replica) the registry and the parse cache."""
 
-    def __init__(self, root: Path, data_dir: Path):
+    def __init__(self, root: Path, data: ReplicaData):
         self.root = Path(root)
-        self.data_dir = Path(data_dir)
-        self.registry_path = self.data_dir / "segments.parquet"
-        self.skipped_path = self.data_dir / "segments_skipped.parquet"
-        self.ids_path = self.data_dir / "segment_ids.parquet"
-        self.cache = self.data_dir / "segment_cache"
+        self.data = data
         self._mask = ""
 
     # -- reading ------------------------------------------------------------------------------
     def registry(self) -> pl.DataFrame:
-        if self.registry_path.exists():
-            return pl.read_parquet(self.registry_path)
+        if self.data.registry.exists():
+            return pl.read_parquet(self.data.registry)
         return pl.DataFrame(schema=REGISTRY_SCHEMA)
 
     def skipped(self) -> pl.DataFrame:
         """What the last refresh found in the folder and did not read (path, target, reason)."""
-        if self.skipped_path.exists():
-            return pl.read_parquet(self.skipped_path)
+        if self.data.skipped.exists():
+            return pl.read_parquet(self.data.skipped)
         return pl.DataFrame(schema=SKIPPED_SCHEMA)
 
     def originals(self, parsed: bool = False) -> pl.DataFrame:
@@ -143,7 +146,11 @@ class SegmentStore:
         return self.originals().select(pl.col("segment_id").cast(pl.UInt32).alias("file_id"), "path")
 
     def entry(self, parse_key: str) -> Path:
-        return self.cache / parse_key
+        return self.data.cache_entry(parse_key)
+
+    def entries(self) -> list[Path]:
+        """The parse-cache entries of the segments read, in registry order."""
+        return [self.entry(k) for k in self.originals(parsed=True)["parse_key"]]
 
     # -- refresh ------------------------------------------------------------------------------
     def refresh(self, options: ParseOptions | None = None, workers: int = 1,
@@ -216,13 +223,10 @@ class SegmentStore:
         frame = pl.DataFrame([(str(s.path.relative_to(self.root)) if s.path.is_relative_to(self.root)
                                else str(s.path), s.target, s.reason) for s in skipped],
                              schema=SKIPPED_SCHEMA, orient="row")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.skipped_path.with_suffix(".tmp")
-        frame.write_parquet(tmp)
-        tmp.replace(self.skipped_path)
+        write_frame(self.data.skipped, frame)
 
     def _assign_ids(self, digests: list[str]) -> dict[str, int]:
-        known = (pl.read_parquet(self.ids_path) if self.ids_path.exists()
+        known = (pl.read_parquet(self.data.segment_ids) if self.data.segment_ids.exists()
                  else pl.DataFrame(schema={"sha256": pl.String, "segment_id": pl.Int64}))
         ids = dict(known.iter_rows())
         next_id = max(ids.values(), default=0) + 1
@@ -230,31 +234,28 @@ class SegmentStore:
             if digest not in ids:
                 ids[digest] = next_id
                 next_id += 1
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.ids_path.with_suffix(".tmp")
-        pl.DataFrame({"sha256": list(ids), "segment_id": list(ids.values())},
-                     schema={"sha256": pl.String, "segment_id": pl.Int64}).write_parquet(tmp)
-        tmp.replace(self.ids_path)
+        write_frame(self.data.segment_ids,
+                    pl.DataFrame({"sha256": list(ids), "segment_id": list(ids.values())},
+                                 schema={"sha256": pl.String, "segment_id": pl.Int64}))
         return ids
 
     def _parse_missing(self, jobs: list[SegmentJob], options: ParseOptions, workers: int,
                        progress, result: RefreshResult) -> list[list[FileReport]]:
-        todo = [job for job in jobs if not (self.entry(self._key(job)) / "report.json").exists()]
-        staging = {self._key(job): self.cache / f".{self._key(job)}.partial" for job in todo}
+        todo = [job for job in jobs if not entry_report(self.entry(self._key(job))).exists()]
+        staging = {self._key(job): self.data.cache_staging(self._key(job)) for job in todo}
         for path in staging.values():
             shutil.rmtree(path, ignore_errors=True)
         for job, reports in run_jobs(todo, lambda j: (staging[self._key(j)], "part"), options,
                                      workers, progress):
             key = self._key(job)
             self._finish_entry(staging[key], reports)
-            shutil.rmtree(self.entry(key), ignore_errors=True)
-            staging[key].rename(self.entry(key))
+            swap_in(staging[key], self.entry(key))
             result.parsed.append(key)
         return [self._load_reports(self._key(job)) for job in jobs]
 
     def _finish_entry(self, folder: Path, reports: list[FileReport]) -> None:
         parquet_sink.complete_outputs(folder)
-        stats = (pl.scan_parquet(folder / "events" / "*.parquet")
+        stats = (parquet_sink.scan([folder], "events")
                  .select(lo=pl.col("ts").min(), hi=pl.col("ts").max(),
                          unplaced=pl.col("ts").is_null().sum())
                  .collect().row(0, named=True))
@@ -263,20 +264,18 @@ class SegmentStore:
                 "unplaced": int(stats["unplaced"] or 0)}
         doc = {"reports": [_report_to_json(r) for r in reports], **span}
         self._write_skeleton(folder)
-        (folder / "report.json").write_text(json.dumps(doc, indent=1))
+        entry_report(folder).write_text(json.dumps(doc, indent=1))
 
     @staticmethod
     def _write_skeleton(folder: Path) -> pl.DataFrame:
         """The entry's reduced skeleton (`dss.reduce_skeleton`): what data-source sessions read
         of it, kept small so that years of segments fit in memory together."""
         reduced = reduce_skeleton(every_line([folder]))
-        tmp = folder / f".{SKELETON_FILE}.tmp"
-        reduced.write_parquet(tmp)
-        tmp.replace(folder / SKELETON_FILE)
+        write_frame(entry_skeleton(folder), reduced)
         return reduced
 
     def _load_reports(self, key: str) -> list[FileReport]:
-        doc = json.loads((self.entry(key) / "report.json").read_text())
+        doc = json.loads(entry_report(self.entry(key)).read_text())
         out = []
         for item in doc["reports"]:
             r = FileReport(item["file_id"], Path(), None)  # type: ignore[arg-type]
@@ -290,7 +289,7 @@ class SegmentStore:
         return out
 
     def entry_span(self, key: str) -> dict:
-        doc = json.loads((self.entry(key) / "report.json").read_text())
+        doc = json.loads(entry_report(self.entry(key)).read_text())
         as_time = lambda text: datetime.fromisoformat(text) if text else None  # noqa: E731
         return {"first_ts": as_time(doc["first_ts"]), "last_ts": as_time(doc["last_ts"]),
                 "unplaced": doc["unplaced"]}
@@ -325,14 +324,10 @@ class SegmentStore:
         }
 
     def _write(self, registry: pl.DataFrame) -> None:
-        tmp = self.registry_path.with_suffix(".tmp")
-        registry.write_parquet(tmp)
-        tmp.replace(self.registry_path)
+        write_frame(self.data.registry, registry)
 
     def _collect_garbage(self, keep: set[str]) -> None:
-        if not self.cache.exists():
-            return
-        for entry in self.cache.iterdir():
+        for entry in self.data.cache_entries():
             if entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
 
@@ -346,7 +341,7 @@ class SegmentStore:
             return pl.DataFrame(schema=SKELETON_SCHEMA)
         folders = [self.entry(k) for k in registry["parse_key"]]
         if reduced:
-            lines = pl.concat([pl.read_parquet(f / SKELETON_FILE) if (f / SKELETON_FILE).exists()
+            lines = pl.concat([pl.read_parquet(entry_skeleton(f)) if entry_skeleton(f).exists()
                                else self._write_skeleton(f) for f in folders])
         else:
             lines = every_line(folders).with_columns(prev_seq=pl.lit(None, dtype=pl.UInt64))
@@ -365,14 +360,14 @@ class SegmentStore:
         if keys.height == 0:
             return {}
         folders = [self.entry(k) for k in keys["parse_key"]]
-        events = (pl.scan_parquet([f / "events" / "*.parquet" for f in folders])
+        events = (parquet_sink.scan(folders, "events")
                   .filter((pl.col("ts") >= start) & (pl.col("ts") < end))
                   .join(apps.lazy(), on="file_id", how="left")
                   .sort("ts", "file_id", "line")
                   .collect())
         msg = events.select("file_id", "line").lazy()
-        kvpairs = (pl.scan_parquet([f / "kvpairs" / "*.parquet" for f in folders])
+        kvpairs = (parquet_sink.scan(folders, "kvpairs")
                    .join(msg, on=["file_id", "line"], how="semi").collect())
-        std = (pl.scan_parquet([f / "std_events" / "*.parquet" for f in folders])
+        std = (parquet_sink.scan(folders, "std_events")
                .filter((pl.col("ts") >= start) & (pl.col("ts") < end)).collect())
         return {"events": events, "kvpairs": kvpairs, "std_events": std}

@@ -8,65 +8,39 @@ hour by hour equals the day built at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import polars as pl
 
-from transforms.config.snapshot import ConfigSnapshot
+from transforms.config import ConfigSnapshot, GccOptions
+from transforms.idb import gsys, lineage, row_id, table, times
 from transforms.idb.dictionary import DnType, MergeType, ParentLinkType, PartyRole
 from transforms.roles.gcc import calls as C
 from transforms.roles.gcc import iscc, links, parties, routing, stats, transfers
 from transforms.roles.gcc.prep import call_events, prepare, route_requests, transfer_failures
-from transforms.idb.columns import gsys, lineage, row_id, times
-from transforms.idb.schema import table
-
-
-@dataclass(frozen=True)
-class GccOptions:
-    """Switch-behaviour options of ICON's `[gts]` section that change the call model
-    (docs/semantics.md has the defaults and what each does here)."""
-
-    delivered_flag: int = 0            # 0: an External far end alerts at EventDialing; 1: at EventNetworkReached
-    lookup_queue_on_ringing: int = 1   # 1: a ringing party's parent is the party of its ThisQueue
-    ring_divert: int = 0               # 1: ... also the party whose EventDiverted/RouteUsed named it
-    max_call_idle: int = 14400         # [icon-etl] max-call-idle: seconds without an event that end a call
-    sst_options: int = 0               # single-step transfer = EventReleased (Transferred) 0: then
-                                       # EventRinging/EventQueued of ThirdPartyDN; 1: the release alone
-
-
-@dataclass
-class GccResult:
-    tables: dict[str, pl.DataFrame]
-    calls: pl.DataFrame                      # call, group, open
-    open_groups: set[str] = field(default_factory=set)
-    event_groups: pl.DataFrame | None = None  # file_id, line, key (the group each event is in)
-
+from transforms.roles.result import RoleResult
 
 CLOSED_LAST_PARTY, CLOSED_IDLE = "last_party_released", "idle_timeout"
 
 GCC_TABLES = ["G_IR", "G_IR_ACTIVE", "G_IR_HISTORY", "G_CALL", "G_CALL_ACTIVE", "G_CALL_HISTORY",
               "G_PARTY", "G_PARTY_HISTORY", "G_CALL_STAT", "G_PARTY_STAT", "G_ROUTE_RESULT",
               "G_VIRTUAL_QUEUE", "G_IS_LINK", "G_IS_LINK_HISTORY", "GSYS_DNPREMOTELOCATION"]
-
-
-def empty_result() -> GccResult:
-    return GccResult({name: table(name).empty() for name in GCC_TABLES},
-                     pl.DataFrame(schema={"call": pl.String, "group": pl.String, "open": pl.Boolean}),
-                     set(), pl.DataFrame(schema={"file_id": pl.UInt32, "line": pl.UInt32,
-                                                 "key": pl.String}))
+# status: each call (ETL_ENTITY), the group it is built with (a call and its consultations,
+# merged calls, the calls an ISCC link joins) and whether it is still open
+STATUS_SCHEMA = {"entity": pl.String, "group": pl.String, "open": pl.Boolean}
 
 
 def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot,
               partition: str = "", options: GccOptions = GccOptions(),
-              monitored_switches: set[str] | None = None) -> GccResult:
+              monitored_switches: set[str] | None = None) -> RoleResult:
     """`events`: parsed events with `app`, `src` (file:line) and `dss_id`; `kvpairs`: their KV
     members. `monitored_switches`: switch names whose logs are loaded (the remote side of a link
-    to any other switch is not monitored); default: the switches of the window's events."""
+    to any other switch is not monitored); default: the switches of the window's events.
+    Entities are calls; a group still open carries all of its calls' events."""
     base = prepare(events, kvpairs, config)
     ev = call_events(base)
     if ev.height == 0:
-        return empty_result()
+        return RoleResult.empty(GCC_TABLES, STATUS_SCHEMA)
     relations = links.call_relations(ev)
     is_links = links.is_links(ev, kvpairs)
     grouped = links.groups(relations, is_links)
@@ -74,7 +48,7 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     relations = relations.join(grouped, on="call", how="left")
 
     endpoints = config.endpoints()
-    acts = parties.actions(ev, relations, endpoints, options.delivered_flag)
+    acts = parties.actions(ev, endpoints, options.delivered_flag)
     ends = C.call_ends(ev)
     reporting = set(ev.filter(pl.col("message").is_in(["EventCallCreated", "EventCallDeleted"]))
                     ["app"].unique().to_list())
@@ -103,14 +77,14 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         "G_CALL_STAT": _call_stat_table(stats.call_stats(hist, ev, facts, transfers_), partition),
         "G_PARTY_STAT": _party_stat_table(stats.party_stats(hist), partition),
         **_routing_tables(hist, ev, kvpairs, base, endpoints, facts, partition),
-        **_link_tables(halves, iscc.link_history(halves, moves), facts, partition, monitored),
+        **_link_tables(halves, iscc.link_history(halves, moves), partition, monitored),
     }
-    status = facts.select("call", "group", open=pl.col("end_ts").is_null())
-    open_groups = set(status.filter(pl.col("open"))["group"].to_list())
+    status = facts.select(entity="call", group="group", open=pl.col("end_ts").is_null())
+    open_groups = status.filter(pl.col("open")).select(key=pl.col("group")).unique().sort("key")
     event_groups = (base.select("file_id", "line", "call").join(grouped, on="call", how="inner")
                     .select("file_id", "line", key="group"))
-    return GccResult({name: table(name).conform(frame) for name, frame in tables.items()},
-                     status, open_groups, event_groups)
+    return RoleResult({name: table(name).conform(frame) for name, frame in tables.items()},
+                      status, open_groups, event_groups)
 
 
 def _fallback_ends(acts: pl.DataFrame, ends: pl.DataFrame, reporting: set[str]) -> pl.DataFrame:
@@ -310,7 +284,7 @@ def _routing_tables(hist, ev, kvpairs, base, endpoints, facts, partition) -> dic
     return {"G_ROUTE_RESULT": route_rows, "G_VIRTUAL_QUEUE": common(vqs, "G_VIRTUAL_QUEUE")}
 
 
-def _link_tables(halves, history, facts, partition, monitored) -> dict:
+def _link_tables(halves, history, partition, monitored) -> dict:
     if halves.height == 0:
         return {name: table(name).empty() for name in
                 ("G_IS_LINK", "G_IS_LINK_HISTORY", "GSYS_DNPREMOTELOCATION")}

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.idb.dictionary import CallHistoryChange, CallState, IrHistoryChange, IrState, MediaType
+from transforms.idb.dictionary import (
+    CallHistoryChange,
+    CallState,
+    IrHistoryChange,
+    IrState,
+    MediaType,
+)
 
 # sub-order of call records among the party records of the same event
 SUB_CREATED, SUB_TRFAILED, SUB_MERGED, SUB_TERMINATED = -10, 5, 6, 10

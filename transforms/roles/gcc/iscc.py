@@ -3,7 +3,7 @@ cross-site merge that puts the calls of both sites in one interaction hierarchy.
 
 A link is reported (AttributeISLinkList of EventCallDataChanged) against one call per site; it
 moves with that call when the call is merged into another (EventCallDeleted with RefCallUUID), and
-ends when the call holding it ends (icon-call-model.md §7). Halves with the same link id on two
+ends when the call holding it ends (docs/semantics.md §6). Halves with the same link id on two
 switches pair up. A half whose remote switch is monitored but whose other half never appears is
 flagged DANGLING and left as it is: it is never relabelled inbound or outbound.
 """

@@ -2,10 +2,10 @@
 that must be built (and carried between partitions) together.
 
 * consultation: EventCallCreated `OrigCallUUID`, or TransferConnID / ConferenceConnID naming the
-  primary call's ConnID on the consultation call's events (tserver-call-flows.md §15);
+  primary call's ConnID on the consultation call's events (docs/semantics.md §4);
 * merge: EventPartyChanged with PreviousConnID (the consultation call whose parties move into
   this call), or EventCallDeleted with RefCallUUID;
-* inter-site: the same IS-Link id in `AttributeISLinkList` on two T-Servers (icon-call-model.md §7).
+* inter-site: the same IS-Link id in `AttributeISLinkList` on two T-Servers (docs/semantics.md §6).
 """
 
 from __future__ import annotations

@@ -15,8 +15,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.idb.dictionary import (CCEvent, DnType, ParentLinkType, PartyHistoryChange, PartyRole,
-                                   PartyState, PartyType, TCallState)
+from transforms.idb.dictionary import (
+    CCEvent,
+    DnType,
+    ParentLinkType,
+    PartyHistoryChange,
+    PartyRole,
+    PartyState,
+    PartyType,
+    TCallState,
+)
 from transforms.roles.gcc import transfers
 
 ACT_UPDATE, ACT_TERMINATE, ACT_MOVE_IN, ACT_MOVE_OUT = "update", "terminate", "move_in", "move_out"
@@ -43,8 +51,7 @@ def _cc_event(message: pl.Expr) -> pl.Expr:
     return message.replace_strict(names, default=None, return_dtype=pl.Int32)
 
 
-def actions(ev: pl.DataFrame, relations: pl.DataFrame, endpoints: pl.DataFrame,
-            delivered_flag: int = 0) -> pl.DataFrame:
+def actions(ev: pl.DataFrame, endpoints: pl.DataFrame, delivered_flag: int = 0) -> pl.DataFrame:
     """Party actions of the window's call events (`ev` carries `group`)."""
     common = [pl.col("call"), pl.col("group"), pl.col("app"), pl.col("switch_id"),
               pl.col("tenant_id"), pl.col("ord"), pl.col("ts"), pl.col("src"), pl.col("dss_id")]

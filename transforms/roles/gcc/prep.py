@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.config.snapshot import ConfigSnapshot
+from transforms.config import ConfigSnapshot
 
 # DN-based call events and call-based (call monitoring) events the gcc role consumes.
 CALL_MESSAGES = [

@@ -2,7 +2,7 @@
 
 The route result is read from the user data the router attached (`RTarget*Selected`, report_targets)
 as it stood when the call left the routing point; the closing event gives the outcome
-(icon-call-model.md §8)."""
+(docs/semantics.md §6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """G_PARTY_STAT and G_CALL_STAT: summaries written when a party / a call is complete
-(icon-call-model.md §3.7-§3.8, §6)."""
+(docs/semantics.md §5)."""
 
 from __future__ import annotations
 

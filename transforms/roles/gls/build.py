@@ -13,32 +13,20 @@ built at once. Rules: docs/semantics.md §8.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from transforms.config.snapshot import ConfigSnapshot
-from transforms.idb.dictionary import MediaType
-from transforms.roles.gls import custom, prep, reasons, sessions as S, states
-from transforms.roles.gls.enums import SessionState
-from transforms.idb.columns import gsys, lineage, row_id, times
-from transforms.idb.schema import table
-from transforms.config.options import IconOptions
+from transforms.config import ConfigSnapshot, IconOptions
+from transforms.idb import gsys, lineage, row_id, table, times
+from transforms.idb.dictionary import MediaType, SessionState
+from transforms.roles.gls import custom, prep, reasons, states
+from transforms.roles.gls import sessions as S
+from transforms.roles.result import RoleResult
 
 # the G_PARTY columns build_gls looks parties up by (its `parties` argument)
 PARTY_LOOKUP = ["PARTYID", "PARTYGUID", "CALLID", "ENDPOINTDN", "CREATED"]
 
 GLS_TABLES = ["G_LOGIN_SESSION", "GX_SESSION_ENDPOINT", "G_AGENT_STATE_HISTORY",
               "G_AGENT_STATE_RC", "G_AGENT_STATE_RC_A", "G_DND_HISTORY", *custom.CUSTOM_TABLES]
-
-
-@dataclass
-class GlsResult:
-    tables: dict[str, pl.DataFrame]
-    status: pl.DataFrame        # entity (LOGINSESSIONID, or the EVENTKEY of a user event
-                                # outside sessions), open (rows provisional: not ended)
-    open_keys: pl.DataFrame     # key: sessions whose events must be carried to the next window
-    event_keys: pl.DataFrame    # file_id, line, key: the session each event belongs to
 
 
 def gls_kvpairs(events: pl.DataFrame, kvpairs: pl.DataFrame) -> pl.DataFrame:
@@ -51,40 +39,31 @@ def gls_kvpairs(events: pl.DataFrame, kvpairs: pl.DataFrame) -> pl.DataFrame:
                       .join(user_events, on=["file_id", "line"], how="semi")])
 
 
-def empty_result() -> GlsResult:
-    return GlsResult({name: table(name).empty() for name in GLS_TABLES},
-                     pl.DataFrame(schema={"entity": pl.String, "open": pl.Boolean}),
-                     pl.DataFrame(schema={"key": pl.String}),
-                     pl.DataFrame(schema={"file_id": pl.UInt32, "line": pl.UInt32, "key": pl.String}))
-
-
 def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot,
               partition: str = "", options: IconOptions | None = None,
               parties: pl.DataFrame | None = None,
-              dss_ends: pl.DataFrame | None = None) -> GlsResult:
+              dss_ends: pl.DataFrame | None = None) -> RoleResult:
     """`events`: parsed events with `app`, `src` and `dss_id`; `kvpairs`: their KV members.
     `parties`: G_PARTY rows (PARTYID, CALLID, ENDPOINTDN, CREATED) of the calls the window's
     sessions took part in, to fill PARTYID of call connected / disconnected records (null without
     it; its PARTYGUID column, when present, fills the PARTYID of the G_CUSTOM_* tables).
-    `dss_ends`: dss_id, end_ts, end_src of data source sessions known to have ended."""
-    options = options or IconOptions()
-    custom_cfg = custom.settings(options)      # checks [custom-states]; a bad value fails here
-    acw_first = int(options.get("callconcentrator", "gls-acw-first"))
-    active_rc = int(options.get("callconcentrator", "gls-active-reason-codes"))
-    max_duration = int(options.get("gts", "gls-max-duration"))
+    `dss_ends`: dss_id, end_ts, end_src of data source sessions known to have ended.
+    Entities are login sessions (and user events outside sessions); an open session carries its
+    events and its user events."""
+    opts = (options or IconOptions()).gls()      # a bad [custom-states] value fails here
     ev = prep.dn_events(events)
     look = prep.lookups(config)
     if ev.height == 0:
-        return _with_custom(empty_result(), custom.build_custom(
-            events, kvpairs, custom_cfg, ev, None, None, None, look, parties, partition))
+        return RoleResult.empty(GLS_TABLES) + custom.build_custom(
+            events, kvpairs, opts.custom_states, ev, None, None, None, look, parties, partition)
     horizon = events["ts"].max()
-    found = S.assign(ev, dss_ends, max_duration, horizon)
+    found = S.assign(ev, dss_ends, opts.max_duration, horizon)
     if found.sessions.height == 0:
-        return _with_custom(empty_result(), custom.build_custom(
-            events, kvpairs, custom_cfg, ev, None, None, None, look, parties, partition))
+        return RoleResult.empty(GLS_TABLES) + custom.build_custom(
+            events, kvpairs, opts.custom_states, ev, None, None, None, look, parties, partition)
     spans, members = found.spans, found.members
     rows = states.timeline(members, spans)
-    hist = states.history(rows, acw_first)
+    hist = states.history(rows, opts.acw_first)
     codes = prep.reason_codes(kvpairs, members.filter(pl.col("kind") == prep.KIND_AGENT))
     rc = reasons.reason_instances(rows, codes, spans)
     dnd = reasons.dnd_intervals(rows, spans)
@@ -95,26 +74,18 @@ def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         "G_LOGIN_SESSION": _login_session(sess, partition),
         "GX_SESSION_ENDPOINT": _session_endpoints(members, spans, per_session, look, partition),
         "G_AGENT_STATE_HISTORY": _history(hist, per_session, look, parties, partition),
-        **_reason_tables(rc, per_session, look, partition, active_rc == 1),
+        **_reason_tables(rc, per_session, look, partition, opts.active_reason_codes),
         "G_DND_HISTORY": _dnd(dnd, per_session, look, partition),
     }
     status = sess.select(entity=pl.col("sid"), open=pl.col("end_ts").is_null())
     open_keys = found.sessions.filter(pl.col("raw_open")).select(key=pl.col("sid"))
     event_keys = found.event_keys.select(pl.col("file_id").cast(pl.UInt32),
                                          pl.col("line").cast(pl.UInt32), "key")
-    result = GlsResult({name: table(name).conform(frame) for name, frame in tables.items()},
-                       status, open_keys, event_keys)
-    return _with_custom(result, custom.build_custom(
-        events, kvpairs, custom_cfg, ev, spans, members, per_session, look, parties, partition))
-
-
-def _with_custom(result: GlsResult, extra: custom.CustomResult) -> GlsResult:
-    """Add the custom tables; user events of sessions are carried with them (event keys), those
-    outside sessions are entities of their own (status, never open)."""
-    return GlsResult({**result.tables, **extra.tables},
-                     pl.concat([result.status, extra.status], how="vertical_relaxed"),
-                     result.open_keys,
-                     pl.concat([result.event_keys, extra.event_keys], how="vertical_relaxed"))
+    result = RoleResult({name: table(name).conform(frame) for name, frame in tables.items()},
+                        status, open_keys, event_keys)
+    return result + custom.build_custom(
+        events, kvpairs, opts.custom_states, ev, spans, members, per_session, look, parties,
+        partition)
 
 
 # -- configuration lookups -----------------------------------------------------------------------

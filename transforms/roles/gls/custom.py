@@ -1,4 +1,4 @@
-"""Custom agent states and user events (ICON `[custom-states]`, icon-agent-data-ha.md §3):
+"""Custom agent states and user events (ICON `[custom-states]`, docs/semantics.md §8):
 G_CUSTOM_STATES, G_CUSTOM_DATA_P and G_CUSTOM_DATA_S, built with the gls role's login sessions
 so that they share its session entity (ETL_ENTITY = LOGINSESSIONID) and its hourly carry.
 
@@ -28,165 +28,33 @@ so a day built hour by hour equals the day built at once. Rules: docs/semantics.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import polars as pl
 
+from transforms.config import CustomSettings
+from transforms.idb import gsys, lineage, row_id, table, times
 from transforms.idb.dictionary import UserDataSource
 from transforms.roles.gls.sessions import INF, SPAN_END, closed_at, toggles
 from transforms.roles.gls.states import SPAN
-from transforms.idb.columns import gsys, lineage, row_id, times
-from transforms.idb.schema import table
-from transforms.config.options import IconOptions, OptionsError
+from transforms.roles.result import RoleResult
 
-SECTION = "custom-states"
 USER_EVENT = "EventUserEvent"
 START, END = "+", "-"
-MIN_CODE = 200                              # custom state codes must be > 199 [DOC]
-FIELD_TYPES = ("char", "int")               # the types ICON's documentation shows
-FIELD_COLUMNS = tuple(f"USERFIELD_{n}" for n in range(1, 9))
-STORE_MODES = ("none", "all", "conf")
 CUSTOM_TABLES = ["G_CUSTOM_STATES", "G_CUSTOM_DATA_P", "G_CUSTOM_DATA_S"]
 DATA_ATTRIBUTES = {UserDataSource.USERDATA: "AttributeUserData",
                    UserDataSource.EXTENSIONS: "AttributeExtensions"}
-CONTINUATION = re.compile(r"EventData_([1-9][0-9]*)")
-
-
-# -- options ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CustomSettings:
-    """The [custom-states] options, parsed and checked."""
-
-    states: tuple[tuple[int, str], ...] = ()       # (state code, UserData key)
-    fields: tuple[tuple[str, str], ...] = ()       # (G_CUSTOM_STATES column, UserData key)
-    event_data: str = "none"
-    event_data_keys: tuple[str, ...] = ()
-    event_extensions: str = "none"
-    event_extension_keys: tuple[str, ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return bool(self.states) or self.event_data != "none" or self.event_extensions != "none"
-
-
-def settings(options: IconOptions) -> CustomSettings:
-    """Parse and check the [custom-states] options; a bad value raises OptionsError naming the
-    options file, the option, its value and what is wrong."""
-    raw = options.values.get(SECTION, {})
-    src = options.source
-
-    def fail(name: str, value, problem: str):
-        raise OptionsError(f"{src}: [{SECTION}] {name} = {value!r}: {problem}")
-
-    def text(name: str) -> str:
-        value = raw.get(name, "")
-        if not isinstance(value, str):
-            fail(name, value, "must be a string")
-        return value
-
-    def items(name: str, value: str, width: int, form: str) -> list[list[str]]:
-        body = value.strip().strip(",").strip()
-        if not body:
-            return []
-        parts = [p.strip() for p in body.split(",")]
-        if any(not p for p in parts):
-            fail(name, value, f"an empty item (two commas in a row); the form is {form}")
-        if len(parts) % width:
-            fail(name, value, f"{len(parts)} items do not make whole groups of {width}; the form "
-                              f"is {form}")
-        return [parts[k:k + width] for k in range(0, len(parts), width)]
-
-    def typed(name: str, value: str, type_: str) -> None:
-        if type_.lower() not in FIELD_TYPES:
-            fail(name, value, f"type {type_!r} is not one of {', '.join(FIELD_TYPES)}")
-
-    def once(name: str, value: str, what: str, seen: list[str]) -> None:
-        dup = sorted({x for x in seen if seen.count(x) > 1})
-        if dup:
-            fail(name, value, f"{what} {', '.join(map(repr, dup))} given more than once")
-
-    for name in ("store-event-data", "store-event-extensions"):
-        if raw.get(name, "none") not in STORE_MODES:
-            fail(name, raw[name], f"allowed values are {', '.join(STORE_MODES)}")
-
-    name, value = "AgentRecordUserTypes", text("AgentRecordUserTypes")
-    states = []
-    for code, key in items(name, value, 2, "StateCode,KeyName,…"):
-        if not re.fullmatch(r"[0-9]+", code) or int(code) < MIN_CODE:
-            fail(name, value, f"state code {code!r} is not an integer greater than {MIN_CODE - 1}")
-        states.append((int(code), key))
-    once(name, value, "state code", [str(c) for c, _ in states])
-    once(name, value, "key", [k for _, k in states])
-    state_keys = {k for _, k in states}
-
-    name, value = "AgentUserFields", text("AgentUserFields")
-    fields = []
-    for type_, column, key in items(name, value, 3, "Type,FieldName,KeyName,…"):
-        typed(name, value, type_)
-        if column.upper() not in FIELD_COLUMNS:
-            fail(name, value, f"field {column!r} is not a G_CUSTOM_STATES custom column "
-                              f"({FIELD_COLUMNS[0]} … {FIELD_COLUMNS[-1]})")
-        if key in state_keys:
-            fail(name, value, f"key {key!r} is a custom state key (AgentRecordUserTypes)")
-        fields.append((column.upper(), key))
-    once(name, value, "field", [c for c, _ in fields])
-    once(name, value, "key", [k for _, k in fields])
-    field_keys = {k for _, k in fields}
-
-    # EventData and its continuations EventData_1, EventData_2, … joined in numeric order [DOC]
-    pieces = [("EventData", text("EventData"))] + sorted(
-        ((n, text(n)) for n in raw if CONTINUATION.fullmatch(n)),
-        key=lambda nv: int(CONTINUATION.fullmatch(nv[0]).group(1)))
-    name = "EventData" if len(pieces) == 1 else "EventData (with its continuations)"
-    trimmed = [p.strip().strip(",").strip() for _, p in pieces]
-    value = ",".join(p for p in trimmed if p)
-    data_keys = []
-    for type_, key in items(name, value, 2, "Type,KeyName,…"):
-        typed(name, value, type_)
-        if key in field_keys:
-            fail(name, value, f"key {key!r} is also in AgentUserFields (unsupported by ICON)")
-        data_keys.append(key)
-    once(name, value, "key", data_keys)
-
-    name, value = "EventExtensions", text("EventExtensions")
-    ext_keys = []
-    for type_, key in items(name, value, 2, "Type,KeyName,…"):
-        typed(name, value, type_)
-        ext_keys.append(key)
-    once(name, value, "key", ext_keys)
-
-    return CustomSettings(tuple(states), tuple(fields), raw.get("store-event-data", "none"),
-                          tuple(data_keys), raw.get("store-event-extensions", "none"),
-                          tuple(ext_keys))
-
-
-# -- rows ------------------------------------------------------------------------------------------
-
-@dataclass
-class CustomResult:
-    tables: dict[str, pl.DataFrame]
-    status: pl.DataFrame        # entity, open: user events outside sessions whose data is stored
-    event_keys: pl.DataFrame    # file_id, line, key: the user events of sessions (their carry)
-
-
-def empty_custom() -> CustomResult:
-    return CustomResult({name: table(name).empty() for name in CUSTOM_TABLES},
-                        pl.DataFrame(schema={"entity": pl.String, "open": pl.Boolean}),
-                        pl.DataFrame(schema={"file_id": pl.UInt32, "line": pl.UInt32,
-                                             "key": pl.String}))
 
 
 def build_custom(events: pl.DataFrame, kvpairs: pl.DataFrame, cfg: CustomSettings,
                  dn_events: pl.DataFrame, spans: pl.DataFrame | None, members: pl.DataFrame | None,
                  per_session: pl.DataFrame | None, look: dict, parties: pl.DataFrame | None,
-                 partition: str) -> CustomResult:
-    """`dn_events`: prep.dn_events of the window; `spans` / `members` / `per_session`: the
+                 partition: str) -> RoleResult:
+    """The custom tables: user events outside sessions are entities of their own (`status`,
+    never open); those of sessions are carried with their session (`event_keys`).
+    `dn_events`: prep.dn_events of the window; `spans` / `members` / `per_session`: the
     sessions found (None when there are none); `look`: prep.lookups."""
     ue = user_events(events)
     if not cfg.active or ue.height == 0:
-        return empty_custom()
+        return RoleResult.empty(CUSTOM_TABLES)
     ue = _membership(ue, dn_events, spans)
     ue = _calls(ue, members)
     ue = _context(ue, per_session, look, parties)
@@ -204,8 +72,8 @@ def build_custom(events: pl.DataFrame, kvpairs: pl.DataFrame, cfg: CustomSetting
               .select(entity=pl.col("eventkey"), open=pl.lit(False)).unique(maintain_order=True))
     event_keys = in_session.select(pl.col("file_id").cast(pl.UInt32),
                                    pl.col("line").cast(pl.UInt32), key=pl.col("sid"))
-    return CustomResult({name: table(name).conform(frame) for name, frame in tables.items()},
-                        status, event_keys)
+    return RoleResult({name: table(name).conform(frame) for name, frame in tables.items()},
+                      status, event_keys=event_keys)
 
 
 def user_events(events: pl.DataFrame) -> pl.DataFrame:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.config.snapshot import ConfigSnapshot
-from transforms.roles.gls.enums import HwFlag
+from transforms.config import ConfigSnapshot
+from transforms.idb.dictionary import HwFlag
 
 LOGIN, LOGOUT, READY, NOT_READY = ("EventAgentLogin", "EventAgentLogout", "EventAgentReady",
                                    "EventAgentNotReady")

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.roles.gls.prep import DND_ON
 from transforms.roles.gls.sessions import SPAN_END, closed_at, toggles
 from transforms.roles.gls.states import ROW_AGENT, ROW_DND, SPAN
-from transforms.roles.gls.prep import DND_ON
 
 CODE = ["hw", "key", "value"]
 

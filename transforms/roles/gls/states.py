@@ -20,9 +20,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.roles.gls.enums import AgentState, StateRecordType, WorkMode
-from transforms.roles.gls.prep import (KIND_AGENT, KIND_CALL, KIND_DND, LOGIN, LOGOUT, NOT_READY,
-                                 PARTY_MOVE, PARTY_STARTS, READY)
+from transforms.idb.dictionary import AgentState, StateRecordType, WorkMode
+from transforms.roles.gls.prep import (
+    KIND_AGENT,
+    KIND_CALL,
+    KIND_DND,
+    LOGIN,
+    LOGOUT,
+    NOT_READY,
+    PARTY_MOVE,
+    PARTY_STARTS,
+    READY,
+)
 from transforms.roles.gls.sessions import END_LOGOUT
 
 SPAN = ["sid", "dn", "span_no"]

@@ -1,10 +1,10 @@
 """Build the gud-role attached-data tables from a window of parsed events (pure Polars).
 
-`build_gud(events, kvpairs, config, gcc_tables, spec, default_history, partition)` reads the call
-model of the same window (G_PARTY, G_PARTY_HISTORY, G_CALL_HISTORY from `build_gcc`) for the
-PartyID and CSeq of each change, so both roles agree on them.
+`build_gud(events, kvpairs, config, gcc, spec, default_history, partition)` reads the call
+model of the same window (G_PARTY, G_PARTY_HISTORY, G_CALL_HISTORY of `build_gcc`'s result) for
+the PartyID and CSeq of each change, so both roles agree on them; its entities are gcc's calls.
 
-Rules (icon-agent-data-ha.md §2, docs/semantics.md §9):
+Rules (docs/semantics.md §9):
 * which rows are kept: the key's `history` in the attached-data spec (`none|first|last|all`); keys
   of UserData that the spec does not name follow `adata-userdata-history` into the public table;
   Reasons/Extensions keys are only stored when the spec names them;
@@ -17,33 +17,34 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.config.snapshot import ConfigSnapshot
+from transforms.config import HORIZONTAL, AdataSpec, ConfigSnapshot
+from transforms.idb import gsys, lineage, row_id, table, times
 from transforms.idb.dictionary import PartyHistoryChange, UserDataChange, UserDataSource
 from transforms.roles.gcc.prep import call_events, prepare
 from transforms.roles.gud.changes import SOURCE_NAMES, call_changes
-from transforms.config.adata_spec import HORIZONTAL, AdataSpec
-from transforms.idb.columns import gsys, lineage, row_id, times
-from transforms.idb.schema import table
+from transforms.roles.result import RoleResult
 
 GUD_TABLES = ["G_USERDATA_HISTORY", "G_SECURE_USERDATA_HISTORY", *HORIZONTAL.values()]
 STORAGE_TABLE = {"public": "G_USERDATA_HISTORY", "secure": "G_SECURE_USERDATA_HISTORY"}
 
 
 def build_gud(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot,
-              gcc_tables: dict[str, pl.DataFrame], spec: AdataSpec = AdataSpec(),
-              default_history: str = "none", partition: str = "") -> dict[str, pl.DataFrame]:
-    """`events` / `kvpairs`: the same window `build_gcc` saw (with `src`, `dss_id`)."""
+              gcc: RoleResult, spec: AdataSpec = AdataSpec(),
+              default_history: str = "none", partition: str = "") -> RoleResult:
+    """`events` / `kvpairs`: the same window `build_gcc` saw (with `src`, `dss_id`); `gcc`: its
+    result. The calls' attached data is rewritten with the calls (gcc's status); nothing is
+    carried of its own."""
     ev = call_events(prepare(events, kvpairs, config))
     if ev.height == 0:
-        return {name: table(name).empty() for name in GUD_TABLES}
+        return RoleResult({name: table(name).empty() for name in GUD_TABLES}, gcc.status)
     ev = ev.with_columns(has_user_data=(pl.col("user_data").is_not_null()
                                         if "user_data" in ev.columns else pl.lit(False)))
     changes = call_changes(ev, kvpairs).join(
         ev.select("call", "ord", "ts", "src", "dss_id", "message", "this_dn", "third_party_dn"),
         on=["call", "ord"], how="left")
-    changes = _attribute(changes, ev, gcc_tables)
-    return {**_vertical_tables(changes, spec, default_history, partition),
-            **_horizontal_tables(changes, spec, partition)}
+    changes = _attribute(changes, ev, gcc.tables)
+    return RoleResult({**_vertical_tables(changes, spec, default_history, partition),
+                       **_horizontal_tables(changes, spec, partition)}, gcc.status)
 
 
 # -- party and CSeq --------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Attached-data changes of each call, found by comparing every event's KV data with what the call
-had before (icon-agent-data-ha.md §2.5).
+had before (docs/semantics.md §9, "Changes").
 
 * UserData is a snapshot: T-Server prints the call's whole attached data on an event. A key that
   appears is an *add*, a key whose value differs is an *update*, a key that disappears is a

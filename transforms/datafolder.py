@@ -1,0 +1,262 @@
+"""The data folder (ICON_DATA_DIR): every path under it, its atomic writes and its staged reads.
+No other module joins a path under the data folder; they ask this one.
+
+    <data>/
+      <replica>/segments.parquet             the segment registry (transforms.segments.store)
+      <replica>/segment_ids.parquet          SHA-256 -> segment_id, stable across refreshes
+      <replica>/segments_skipped.parquet     what the folder holds but is never read
+      <replica>/segment_cache/<parse key>/   one segment's parse (the `icon-etl parse` layout)
+      <replica>/parsed/<hour>/               the replica's events, KV pairs, standard events of an hour
+      ha/sessions.parquet                    data source sessions of every replica
+      ha/clock_offsets.parquet               each replica's clock against the first
+      ha/coverage/<hour>.parquet             ETL_COVERAGE rows of an hour
+      ha/reconcile/<hour>.parquet            ETL_RECONCILE rows of an hour
+      ha/events/<hour>/                      the reconciled events and KV pairs of an hour
+      reconciled/<role>/<hour>/              a role's hour: tables/<TABLE>, status, carry/<frame>
+
+`<hour>` is the partition key without colons (`2026-03-10-09:00` -> `2026-03-10-0900`). Every
+write goes to a `.partial` (or `.tmp`) name first and is renamed into place, so a reader sees the
+old content or the new, never half of one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+STAGING_SUFFIX = ".partial"
+
+
+# -- atomic writes -------------------------------------------------------------------------------
+
+def write_frame(path: Path, frame: pl.DataFrame, **parquet) -> None:
+    """One Parquet file, written aside and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.write_parquet(tmp, **parquet)
+    tmp.replace(path)
+
+
+def swap_in(staging: Path, final: Path) -> None:
+    """Put a completely written folder in place of `final` (whatever `final` held goes)."""
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+
+
+@contextmanager
+def staged_folder(final: Path, staging: Path | None = None) -> Iterator[Path]:
+    """A folder filled in a staging place and swapped in place of `final` when the block ends
+    without an error (an error leaves `final` as it was and removes the staging folder)."""
+    staging = staging or final.with_name(final.name + STAGING_SUFFIX)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in(staging, final)
+
+
+def write_frames(final: Path, frames: dict[str, pl.DataFrame]) -> None:
+    """A folder of Parquet files (`name` may hold a sub-folder: `tables/G_CALL`), atomically."""
+    with staged_folder(final) as staging:
+        for name, frame in frames.items():
+            path = staging / f"{name}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(path)
+
+
+def read_frames(folder: Path, names: Iterable[str]) -> dict[str, pl.DataFrame] | None:
+    """The named frames of a folder `write_frames` wrote, or None when it was never written."""
+    names = list(names)
+    if not (folder / f"{names[0]}.parquet").exists():
+        return None
+    return {name: pl.read_parquet(folder / f"{name}.parquet") for name in names}
+
+
+def read_frame(path: Path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def hour_name(partition_key: str) -> str:
+    """A partition key as a file name (no colons: portable to every file system)."""
+    return partition_key.replace(":", "")
+
+
+def hour_key(name: str) -> str:
+    """The partition key of an hour's file name (`hour_name` undone)."""
+    return f"{name[:13]}:{name[13:]}"
+
+
+def entry_report(entry: Path) -> Path:
+    """A parse-cache entry's line ledger and time span (JSON; written last: the entry is done)."""
+    return entry / "report.json"
+
+
+def entry_skeleton(entry: Path) -> Path:
+    """A parse-cache entry's reduced skeleton (what data source sessions read of it)."""
+    return entry / "skeleton.parquet"
+
+
+# -- one replica ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReplicaData:
+    """What the data folder holds of one replica: its segment registry, parse cache and hours."""
+
+    folder: Path
+
+    @property
+    def registry(self) -> Path:
+        return self.folder / "segments.parquet"
+
+    @property
+    def segment_ids(self) -> Path:
+        return self.folder / "segment_ids.parquet"
+
+    @property
+    def skipped(self) -> Path:
+        return self.folder / "segments_skipped.parquet"
+
+    @property
+    def cache(self) -> Path:
+        return self.folder / "segment_cache"
+
+    def cache_entry(self, parse_key: str) -> Path:
+        return self.cache / parse_key
+
+    def cache_staging(self, parse_key: str) -> Path:
+        """Where a segment's parse is written before it is renamed to its entry."""
+        return self.cache / f".{parse_key}{STAGING_SUFFIX}"
+
+    def cache_entries(self) -> list[Path]:
+        """Every entry of the parse cache (staging folders excluded)."""
+        if not self.cache.exists():
+            return []
+        return [p for p in self.cache.iterdir() if not p.name.startswith(".")]
+
+    def parsed_hour(self, partition_key: str) -> Path:
+        return self.folder / "parsed" / hour_name(partition_key)
+
+
+WINDOW_FRAMES = ("events", "kvpairs")
+ROLE_STATUS = "status"
+# the IDB ledger tables written per hour by the HA stage, and their folders
+LEDGERS = {"ETL_COVERAGE": "coverage", "ETL_RECONCILE": "reconcile"}
+
+
+# -- the whole folder ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DataFolder:
+    """The data folder of one IDB: per replica (`replica`), HA, and the roles' hours."""
+
+    root: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))
+
+    def replica(self, name: str) -> ReplicaData:
+        return ReplicaData(self.root / name)
+
+    # parsed hours of a replica
+    def write_parsed_hour(self, replica: str, partition_key: str,
+                          frames: dict[str, pl.DataFrame]) -> None:
+        write_frames(self.replica(replica).parsed_hour(partition_key), frames)
+
+    def parsed_hour(self, replica: str, partition_key: str) -> dict[str, pl.DataFrame] | None:
+        """A replica's parsed events and KV pairs of an hour (None: not materialized)."""
+        return read_frames(self.replica(replica).parsed_hour(partition_key), WINDOW_FRAMES)
+
+    def parsed_events_file(self, replica: str, partition_key: str) -> Path:
+        return self.replica(replica).parsed_hour(partition_key) / "events.parquet"
+
+    # HA
+    @property
+    def ha(self) -> Path:
+        return self.root / "ha"
+
+    def write_clock(self, sessions: pl.DataFrame, offsets: pl.DataFrame) -> None:
+        write_frame(self.ha / "sessions.parquet", sessions)
+        write_frame(self.ha / "clock_offsets.parquet", offsets)
+
+    def clock(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """(data source sessions, clock offsets), or None before they are derived."""
+        if not (self.ha / "sessions.parquet").exists():
+            return None
+        return (pl.read_parquet(self.ha / "sessions.parquet"),
+                pl.read_parquet(self.ha / "clock_offsets.parquet"))
+
+    def _ledger(self, table: str, partition_key: str) -> Path:
+        return self.ha / LEDGERS[table] / f"{hour_name(partition_key)}.parquet"
+
+    def write_ledger(self, table: str, partition_key: str, frame: pl.DataFrame) -> None:
+        """An hour's rows of a ledger table (`LEDGERS`: ETL_COVERAGE, ETL_RECONCILE)."""
+        write_frame(self._ledger(table, partition_key), frame)
+
+    def ledger(self, table: str, partition_key: str) -> pl.DataFrame | None:
+        return read_frame(self._ledger(table, partition_key))
+
+    def _reconciled(self, partition_key: str) -> Path:
+        return self.ha / "events" / hour_name(partition_key)
+
+    def write_reconciled_hour(self, partition_key: str, events: pl.DataFrame,
+                              kvpairs: pl.DataFrame) -> None:
+        write_frames(self._reconciled(partition_key), {"events": events, "kvpairs": kvpairs})
+
+    def reconciled_hour(self, partition_key: str) -> dict[str, pl.DataFrame] | None:
+        """The reconciled events and KV pairs of an hour (what the roles read), or None."""
+        return read_frames(self._reconciled(partition_key), WINDOW_FRAMES)
+
+    def reconciled_events_file(self, partition_key: str) -> Path:
+        return self._reconciled(partition_key) / "events.parquet"
+
+    # the roles' hours
+    def _role_hour(self, role: str, partition_key: str) -> Path:
+        return self.root / "reconciled" / role / hour_name(partition_key)
+
+    def write_role_hour(self, role: str, partition_key: str, tables: dict[str, pl.DataFrame],
+                        status: pl.DataFrame, carry: dict[str, pl.DataFrame] | None = None) -> None:
+        """A role's output of one hour: its tables, the status of each entity it wrote, and what
+        it carries to the next hour — replaced together."""
+        write_frames(self._role_hour(role, partition_key), {
+            **{f"tables/{name}": frame for name, frame in tables.items()},
+            ROLE_STATUS: status,
+            **{f"carry/{name}": frame for name, frame in (carry or {}).items()}})
+
+    def role_hour(self, role: str, partition_key: str
+                  ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame] | None:
+        """A role's (tables, status) of an hour, or None when it was not materialized."""
+        folder = self._role_hour(role, partition_key)
+        status = read_frame(folder / f"{ROLE_STATUS}.parquet")
+        if status is None:
+            return None
+        tables = {p.stem: pl.read_parquet(p) for p in sorted((folder / "tables").glob("*.parquet"))}
+        return tables, status
+
+    def role_hours(self, role: str) -> list[str]:
+        """The hours a role has written, in order."""
+        folder = self.root / "reconciled" / role
+        if not folder.is_dir():
+            return []
+        return sorted(hour_key(p.name) for p in folder.iterdir()
+                      if (p / f"{ROLE_STATUS}.parquet").exists())
+
+    def role_table_file(self, role: str, partition_key: str, name: str) -> Path:
+        """Where a role's hour keeps one IDB table's rows (what the IDB writer reads)."""
+        return self._role_hour(role, partition_key) / "tables" / f"{name}.parquet"
+
+    def role_status(self, role: str, partition_key: str) -> pl.DataFrame | None:
+        """The entity status (entity, open, [group]) a role's hour wrote, or None."""
+        return read_frame(self._role_hour(role, partition_key) / f"{ROLE_STATUS}.parquet")
+
+    def role_carry(self, role: str, partition_key: str, name: str) -> pl.DataFrame | None:
+        """One frame a role's hour carried to the next (`events`, `kvpairs`, or its own)."""
+        return read_frame(self._role_hour(role, partition_key) / "carry" / f"{name}.parquet")
