@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export ICON_HOME ?= $(CURDIR)/var
 export DAGSTER_HOME ?= $(ICON_HOME)/dagster_home
 
-.PHONY: setup demo test bench ui ui-screenshot clean
+.PHONY: setup demo test bench fuzz ui ui-screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ bench: setup
 	$(BIN)/python bench/truth_bench.py
 	$(BIN)/python bench/e2e_bench.py
 	$(BIN)/python bench/dss_bench.py
+
+## The parser fuzz campaign docs/reliability.md reports: 100,000 segments (two processes of
+## 50,000, other seeds; `make test` runs 300).
+fuzz: setup
+	ICON_FUZZ_EXAMPLES=50000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py \
+	    --hypothesis-seed=1 --hypothesis-show-statistics & first=$$!; \
+	ICON_FUZZ_EXAMPLES=50000 $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py \
+	    --hypothesis-seed=2 --hypothesis-show-statistics; second=$$?; \
+	wait $$first && test $$second -eq 0
 
 ## The Dagster UI on http://127.0.0.1:3000 over the demo's data (run `make demo` first).
 ui: setup

@@ -4,9 +4,10 @@
   checks `keys` and `foreign_keys` (blocking), `values` (warning) and, where a coverage rule
   exists, `completeness`. They validate what each hour wrote (the role's hour in the data
   folder) and resolve foreign keys against the IDB itself;
-* one multi-asset check per replica on `replica_X/parsed_events`: `line_accounting` (blocking)
-  and `quarantine_share` (warning over `max-quarantine-share-warn`, blocking error over
-  `max-quarantine-share-fail`).
+* one multi-asset check per replica on `replica_X/parsed_events`: `line_accounting` and
+  `quarantine_share` (warning over `max-quarantine-share-warn`, error over
+  `max-quarantine-share-fail`; the asset itself refuses such an hour). Neither blocks: in a run
+  of many hours a blocking check would keep the good hours out with the bad one.
 
 One step per role keeps Great Expectations' import (lazy, ~3 s) and context to one per step. A
 ranged run (one run over many hours) evaluates every hour of the range and reports them in one
@@ -24,7 +25,7 @@ import polars as pl
 from assets.idb import ROLES, idb_key
 from assets.ingest import parsed_key
 from assets.resources import IconConfig, Idb, LogStorage
-from assets.roles import read_role_frames
+from assets.roles import read_role_frames, role_key
 from quality import accounting, frames
 from quality.report import Report, check_report
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
@@ -90,11 +91,14 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
         options = icon.options()
         lookup = frames.ReferenceLookup(idb.store().engine)
         results: dict[str, list[TableResult]] = {n: [] for n in wanted}
-        keys = list(context.partition_keys)
+        data = logs.data()
+        # an hour whose build failed has nothing to check (the failure is on record)
+        failed = [p for p in context.partition_keys
+                  if data.role_hour(role, p) is None
+                  and data.failure(role_key(role).to_user_string(), p) is not None]
+        keys = [p for p in context.partition_keys if p not in failed]
         for batch in [keys[i:i + HOURS_PER_SUITE] for i in range(0, len(keys), HOURS_PER_SUITE)]:
-            hours = []
-            for part in batch:
-                hours.append(read_role_frames(logs, role, part)[0])
+            hours = [read_role_frames(logs, role, part)[0] for part in batch]
             for n in sorted(wanted):
                 if rules[n].coverage:     # coverage compares one hour with that hour's events
                     for part, tables in zip(batch, hours):
@@ -117,6 +121,8 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
                 if key not in selected:
                     continue
                 report = check_report(check, n, results[n], f"idb.{n}")
+                if failed:
+                    report.metadata["hours_not_checked"] = ", ".join(failed)
                 yield _result(idb_key(n), check, report, CHECKS[check].severity)
 
     return role_quality
@@ -150,14 +156,16 @@ def _coverage_input(logs: LogStorage, rule: CoversEvents, part: str) -> Coverage
 def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     key = parsed_key(replica)
     specs = [
-        _spec(accounting.LINE_ACCOUNTING, asset=key, blocking=True, partitions_def=hourly,
+        _spec(accounting.LINE_ACCOUNTING, asset=key, partitions_def=hourly,
               description="Every line of the hour's segments is counted once in the ledger "
                           "(parsed or quarantined, each quarantined line with its record), and "
-                          "every event of the hour is in the partition. Blocking."),
-        _spec(accounting.QUARANTINE_SHARE, asset=key, blocking=True, partitions_def=hourly,
+                          "every event of the hour is in the partition."),
+        # not blocking: in a run of many hours a blocking check would keep every hour out; the
+        # parsed-events asset itself refuses an hour over max-quarantine-share-fail
+        _spec(accounting.QUARANTINE_SHARE, asset=key, partitions_def=hourly,
               description="Quarantined lines / lines of the hour's segments: warns over "
-                          "[icon-etl] max-quarantine-share-warn, fails (and blocks) over "
-                          "max-quarantine-share-fail."),
+                          "[icon-etl] max-quarantine-share-warn, fails over "
+                          "max-quarantine-share-fail (the hour is then not loaded)."),
     ]
 
     @dg.multi_asset_check(specs=specs, name=f"replica_{replica}_parsed_events_quality",
@@ -177,9 +185,12 @@ def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.As
         data = logs.data()
         hours = []
         for part in context.partition_keys:
+            # an hour refused (or failed) was not written: its events are not compared
+            written = data.failure(key.to_user_string(), part) is None
             hours.append(accounting.account_hour(
                 validator, part, registry, root, data.replica(replica),
-                data.parsed_events_file(replica, part), *hour_span(part), warn, fail))
+                data.parsed_events_file(replica, part) if written else None, *hour_span(part),
+                warn, fail))
         selected = context.selected_asset_check_keys
         if dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING) in selected:
             yield _result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),

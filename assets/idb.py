@@ -6,6 +6,7 @@ beside them."""
 import dagster as dg
 import polars as pl
 
+from assets.failures import each_hour, failure_metadata
 from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
 from assets.ingest import segments_key
 from assets.metadata import preview
@@ -14,10 +15,15 @@ from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import read_role_frames, role_key
 from transforms.datafolder import LEDGERS
 from transforms.ha import dss
-from transforms.idb import DSS_TABLES, dictionary, table, timecode_frame
+from transforms.idb import DSS_TABLES, WriteReport, dictionary, redact_url, table, timecode_frame
 from transforms.roles import ROLE_TABLES
 
 IDB_GROUP = "idb"
+
+
+class EntitiesRefused(RuntimeError):
+    """The IDB refused the rows of some entities of an hour (the others were written)."""
+
 ROLES = list(ROLE_TABLES)
 LEDGER_TABLES = tuple(LEDGERS)
 
@@ -37,7 +43,7 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
                     "the span of the logs.",
     )
     def reference(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
-        store = idb.store()
+        store = idb.store_for(logs)
         config = icon.snapshot_data()
         frames = {"G_DICT_TYPE": dictionary.dict_type_frame(),
                   "G_DICTIONARY": dictionary.dictionary_frame(), **config.gc_tables()}
@@ -79,7 +85,7 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
         merged = {name: pl.concat(parts) for name, parts in frames.items()}
         if icon.options().get("callconcentrator", "use-dss-monitor") == 0:
             merged = {name: frame.clear() for name, frame in merged.items()}
-        idb.store().replace_all(merged)
+        idb.store_for(logs).replace_all(merged)
         for name, frame in merged.items():
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata={"rows": frame.height})
 
@@ -95,18 +101,27 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
     )
     def ledgers(context: dg.AssetExecutionContext, logs: LogStorage, idb: Idb):
         """ETL_COVERAGE and ETL_RECONCILE: the hour's rows replace what the hour wrote before."""
-        store = idb.store()
+        store = idb.store_for(logs)
         rows = {name: 0 for name in LEDGER_TABLES}
-        for part in context.partition_keys:
+
+        def one_hour(part: str) -> None:
             found = read_ledgers(logs, part)
-            frames = {name: table(name).conform(found.get(name, table(name).empty()))
-                      for name in LEDGER_TABLES}
+            missing = [name for name in LEDGER_TABLES if name not in found]
+            if missing:
+                raise FileNotFoundError(f"{', '.join(missing)} of {part} not in the data folder")
+            frames = {name: table(name).conform(found[name]) for name in LEDGER_TABLES}
             store.replace_where(frames, "HOUR", part)
             for name, frame in frames.items():
                 rows[name] += frame.height
+
+        _, failed = each_hour(
+            context, logs.data(), "idb_ledgers", context.partition_keys, one_hour,
+            inputs=lambda part: [(RECONCILED_KEY.to_user_string(), part),
+                                 (COVERAGE_KEY.to_user_string(), part)])
         for name in LEDGER_TABLES:
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
-                "rows_written": rows[name], "partitions": len(context.partition_keys)})
+                "rows_written": rows[name], "partitions": len(context.partition_keys),
+                **failure_metadata(failed)})
 
     return [*[idb_writer(role, hourly) for role in ROLES], reference, dss_tables, ledgers]
 
@@ -126,13 +141,12 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         name=f"idb_{role}",
     )
     def write(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
-        store = idb.store()
+        store = idb.store_for(logs)
         monitored = sorted(load_clock(logs, icon.snapshot_data().switches()).sessions["switch"]
                            .unique().to_list())
-        rows: dict[str, int] = {}
-        replaced: dict[str, int] = {}
-        over: dict[str, int] = {}
-        for part in context.partition_keys:
+        total = WriteReport()
+
+        def one_hour(part: str) -> None:
             tables, status = read_role_frames(logs, role, part)
             frames = {n: tables.get(n, table(n).empty()) for n in names}
             by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
@@ -143,18 +157,24 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             if "GSYS_DNPREMOTELOCATION" in frames:
                 # a switch whose logs arrived since is no longer a remote location
                 store.delete_in("GSYS_DNPREMOTELOCATION", "REMOTELOCATION", monitored)
-            for n, k in written.rows.items():
-                rows[n] = rows.get(n, 0) + k
-            for n, k in written.deleted.items():
-                replaced[n] = replaced.get(n, 0) + k
-            for n, k in written.over_length.items():
-                over[n] = over.get(n, 0) + k
+            total.add(written)
             report(context, f"IDB {role} {part}: {sum(written.rows.values()):,} rows, "
                             f"{written.skipped_entities} entities left to later hours")
+            if written.refused:
+                # the hour's other entities are written; these wait for the next run
+                shown = "; ".join(f"{entity}: {why}"
+                                  for entity, why in sorted(written.refused.items())[:5])
+                raise EntitiesRefused(f"{len(written.refused)} entities refused by the IDB "
+                                      f"{redact_url(idb.url)}: {shown}")
+
+        _, failed = each_hour(
+            context, logs.data(), f"idb_{role}", context.partition_keys, one_hour,
+            inputs=lambda part: [(role_key(role).to_user_string(), part)])
+        rows, replaced, over = total.rows, total.deleted, total.over_length
         for name in names:
             # no COUNT(*) of the table: on an IDB of years it would cost more than the hour
             meta = {"rows_written": rows.get(name, 0), "rows_removed": replaced.get(name, 0),
-                    "partitions": len(context.partition_keys)}
+                    "partitions": len(context.partition_keys), **failure_metadata(failed)}
             flagged = {k: v for k, v in over.items() if k.startswith(name + ".")}
             if flagged:
                 meta["values_longer_than_idb_column"] = dg.MetadataValue.json(flagged)

@@ -3,9 +3,11 @@
 import dagster as dg
 import polars as pl
 
+from assets.failures import each_hour, failure_metadata
 from assets.metadata import preview
 from assets.progress import report
 from assets.resources import IconConfig, LogStorage
+from quality.accounting import quarantined_share
 from transforms.hours import hour_span
 from transforms.parsing import EVENT_SCHEMA, KVPAIR_SCHEMA, STD_SCHEMA, ParseOptions
 
@@ -19,6 +21,10 @@ def segments_key(replica: str) -> dg.AssetKey:
 
 def parsed_key(replica: str) -> dg.AssetKey:
     return dg.AssetKey([f"replica_{replica}", "parsed_events"])
+
+
+class HourRefused(ValueError):
+    """An hour the options say must not be loaded (too much of it quarantined)."""
 
 
 # what an hour of a replica holds, also when it has no event
@@ -70,11 +76,19 @@ def build_ingest_assets(replica: str, hourly: dg.PartitionsDefinition) -> list[d
                      "hour of its timestamp), with their KV pairs and the hour's standard log "
                      "events, as Parquet under the data folder."),
     )
-    def parsed_events(context: dg.AssetExecutionContext, logs: LogStorage) -> dg.MaterializeResult:
+    def parsed_events(context: dg.AssetExecutionContext, logs: LogStorage,
+                      icon: IconConfig) -> dg.MaterializeResult:
         store = logs.segments(replica)
+        registry = store.registry()
         data = logs.data()
+        fail = float(icon.options().get("icon-etl", "max-quarantine-share-fail"))
         totals = {name: 0 for name in PARSED_SCHEMAS}
-        for key in context.partition_keys:
+
+        def one_hour(key: str) -> dict[str, pl.DataFrame]:
+            share = quarantined_share(registry, *hour_span(key))
+            if share > fail:
+                raise HourRefused(f"{share:.2%} of the lines of its segments are quarantined, over "
+                                  f"[icon-etl] max-quarantine-share-fail = {fail}")
             frames = store.slice_hour(*hour_span(key))
             frames = {name: frames.get(name, pl.DataFrame(schema=schema))
                       for name, schema in PARSED_SCHEMAS.items()}
@@ -83,8 +97,15 @@ def build_ingest_assets(replica: str, hourly: dg.PartitionsDefinition) -> list[d
             for name, n in counts.items():
                 totals[name] += n
             report(context, f"{replica} {key}: {counts['events']:,} events")
-        events = frames.get("events") if len(context.partition_keys) == 1 else None
-        metadata = {**totals, "partitions": len(context.partition_keys)}
+            return frames
+
+        done, failed = each_hour(context, data, parsed_key(replica).to_user_string(),
+                                 context.partition_keys, one_hour,
+                                 discard=lambda key: data.discard_parsed_hour(replica, key))
+        events = next(iter(done.values()))["events"] \
+            if len(context.partition_keys) == 1 and done else None
+        metadata = {**totals, "partitions": len(context.partition_keys),
+                    **failure_metadata(failed)}
         if events is not None and events.height:
             metadata["first_event"] = str(events["ts"].min())
             metadata["last_event"] = str(events["ts"].max())

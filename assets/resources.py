@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -16,19 +18,32 @@ from transforms.config import (
     spec_from_options,
 )
 from transforms.datafolder import DataFolder
-from transforms.idb import IdbStore
+from transforms.idb import IdbStore, bind
 from transforms.segments import SegmentStore, parse_names, replica_folders
 
 
 class LogStorage(dg.ConfigurableResource):
     """The raw log root (one folder per HA replica, or the files directly) and the data folder
     (`transforms.datafolder`: each replica's segment registry and parse cache, the hours of
-    every stage)."""
+    every stage).
+
+    A run holds the data folder from its start to its end (runs use the in-process executor, so
+    this resource is set up once per run): runs from the UI, the schedule, the sensor and
+    `icon-etl` never interleave. `lock=False` is for a caller that holds it already (the CLI)."""
 
     log_dir: str
     data_dir: str
     workers: int = 1
     replicas: str = ""      # comma-separated replica folder names (ICON_REPLICAS); "": detected
+    lock: bool = True
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["LogStorage"]:
+        if not self.lock or context.run_id is None:     # a sensor reads, it holds nothing
+            yield self
+            return
+        with self.data().lock(f"Dagster run {context.run_id}", on_wait=context.log.info):
+            yield self
 
     def replica_folders(self) -> dict[str, Path]:
         """Replica name -> its log folder."""
@@ -73,4 +88,11 @@ class Idb(dg.ConfigurableResource):
     def store(self) -> IdbStore:
         store = IdbStore(self.url)
         store.create_schema()
+        return store
+
+    def store_for(self, logs: LogStorage) -> IdbStore:
+        """The store to write what `logs`' data folder holds: refused (BindingError) when the
+        data folder belongs to another IDB or the IDB to another data folder."""
+        store = self.store()
+        bind(store, logs.data())
         return store

@@ -8,11 +8,14 @@ from collections.abc import Callable
 import dagster as dg
 import polars as pl
 
+from assets.failures import each_hour, failure_metadata
 from assets.ha import RECONCILED_KEY, load_clock
 from assets.metadata import preview
 from assets.progress import report
 from assets.resources import IconConfig, LogStorage
+from transforms.datafolder import DataFolder
 from transforms.ha import session_ends
+from transforms.hours import previous_key
 from transforms.roles import (
     RoleHour,
     Window,
@@ -49,24 +52,40 @@ def role_asset(role: str, hourly: dg.PartitionsDefinition, upstream: list[dg.Ass
                     description=description)
 
 
-def role_hours(context: dg.AssetExecutionContext, role: str, noun: str,
-               one_hour: Callable[[str], RoleHour]) -> tuple[dict, RoleHour | None]:
-    """Run `one_hour` over the run's hours in order, reporting each; the run's metadata (totals,
-    rows per table, what is still open at the end) and the last hour."""
+def role_hours(context: dg.AssetExecutionContext, data: DataFolder, role: str, noun: str,
+               one_hour: Callable[[str], RoleHour], needs: tuple[str, ...] = (),
+               carries: bool = True) -> tuple[dict, RoleHour | None]:
+    """Run `one_hour` over the run's hours in order, reporting each (an hour that fails is
+    recorded and the next goes on: assets/failures.py); the run's metadata (totals, rows per
+    table, what is still open at the end, the hours that failed) and the last hour done.
+    `needs`: the roles of the same hour it builds on; `carries`: it starts from its own carry."""
     totals = {"events": 0, "rows": 0, "carried_out": 0}
     per_table: dict[str, int] = {}
-    last = None
-    for part in context.partition_keys:
-        last = one_hour(part)
-        totals["events"] += last.events
-        totals["rows"] += last.result.rows
-        totals["carried_out"] += last.carried_out
-        for name, n in last.result.rows_per_table().items():
+
+    def hour(part: str) -> RoleHour:
+        done = one_hour(part)
+        totals["events"] += done.events
+        totals["rows"] += done.result.rows
+        totals["carried_out"] += done.carried_out
+        for name, n in done.result.rows_per_table().items():
             per_table[name] = per_table.get(name, 0) + n
-        report(context, f"{role} {part}: {last.events:,} events, {last.result.rows:,} rows"
-                        + (f", {last.result.open_entities} {noun} open" if noun else ""))
+        report(context, f"{role} {part}: {done.events:,} events, {done.result.rows:,} rows"
+                        + (f", {done.result.open_entities} {noun} open" if noun else ""))
+        return done
+
+    def inputs(part: str) -> list[tuple[str, str]]:
+        found = [(RECONCILED_KEY.to_user_string(), part)]
+        found += [(role_key(r).to_user_string(), part) for r in needs]
+        if carries:
+            found.append((role_key(role).to_user_string(), previous_key(part)))
+        return found
+
+    done, failed = each_hour(context, data, role_key(role).to_user_string(),
+                             context.partition_keys, hour, inputs=inputs,
+                             discard=lambda part: data.discard_role_hour(role, part))
+    last = done[max(done)] if done else None
     metadata = {**totals, **{f"rows_{n}": k for n, k in per_table.items()},
-                "partitions": len(context.partition_keys)}
+                "partitions": len(context.partition_keys), **failure_metadata(failed)}
     if noun:
         metadata[f"open_{noun}_at_end"] = last.result.open_entities if last else 0
     return metadata, last
@@ -92,7 +111,7 @@ def build_gcc_asset(hourly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         def build(window: Window, part: str):
             return build_gcc(window.events, window.kvpairs, config, part, options, monitored)
 
-        metadata, last = role_hours(context, "gcc", "calls",
+        metadata, last = role_hours(context, logs.data(), "gcc", "calls",
                                     lambda part: run_hour(logs.data(), "gcc", part, start, build))
         metadata["configuration"] = icon.snapshot or "(none: every party External)"
         if last:
@@ -123,7 +142,7 @@ def build_gud_asset(hourly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                 window.events, window.kvpairs, config, gcc, spec, history, p),
                 window_of_role="gcc", carries=False)
 
-        metadata, _ = role_hours(context, "gud", "", one_hour)
+        metadata, _ = role_hours(context, data, "gud", "", one_hour, needs=("gcc",), carries=False)
         # key names and counts only: attached-data values can be personal or secure
         return dg.MaterializeResult(metadata={
             **metadata, "attached_data_spec": spec.source, "secure_keys": len(spec.secure_keys),
@@ -160,7 +179,7 @@ def build_gls_asset(hourly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                             carry_more=lambda carried: parties_to_carry(parties, carried),
                             narrow=lambda w: Window(w.events, gls_kvpairs(w.events, w.kvpairs)))
 
-        metadata, last = role_hours(context, "gls", "sessions", one_hour)
+        metadata, last = role_hours(context, data, "gls", "sessions", one_hour, needs=("gcc",))
         if last:
             metadata["sessions_preview"] = dg.MetadataValue.md(preview(
                 last.result.tables["G_LOGIN_SESSION"].select(

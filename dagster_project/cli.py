@@ -1,10 +1,12 @@
 """The `icon-etl` command line.
 
-Exit codes: 0 done; 1 a run failed (the message names the step and the error; the whole log is
-in the Dagster UI); 2 bad input or configuration (a missing folder, an options file, attached-data
-spec or configuration snapshot that does not validate: the message names the file, the option
-and the allowed values); 3 the environment cannot be used (the IDB cannot be reached or written,
-the data folder is not writable, a disk is full). No traceback is printed for any of them.
+Exit codes: 0 done; 1 a run failed, or some hours could not be loaded (the message names the
+step or the hours and the cause; every other hour was loaded; the whole log is in the Dagster
+UI); 2 bad input or configuration (a missing folder, an options file, attached-data spec or
+configuration snapshot that does not validate, a data folder that belongs to another IDB: the
+message names the file, the option and the allowed values, or what to do); 3 the environment
+cannot be used (the IDB cannot be reached or written, the data folder is not writable or held by
+another run with --no-wait, a disk is full). No traceback is printed for any of them.
 """
 
 from __future__ import annotations
@@ -132,6 +134,19 @@ def _check_setup(settings) -> None:
     _check_writable(settings.data_dir, "data folder (--data, ICON_DATA_DIR)")
 
 
+def _check_binding(settings) -> None:
+    """The data folder belongs to this IDB and the IDB to this data folder (exit 2 otherwise,
+    with what to do: transforms/idb/binding.py)."""
+    from transforms.datafolder import DataFolder
+    from transforms.idb import IdbStore, bind
+
+    store = IdbStore(settings.idb_url)
+    try:
+        bind(store, DataFolder(settings.data_dir))
+    finally:
+        store.engine.dispose()
+
+
 def _check_idb(url: str) -> None:
     """The IDB answers and its tables can be created (the password is never printed)."""
     import sqlalchemy as sa
@@ -190,17 +205,33 @@ def _time_range(args: argparse.Namespace):
 
 
 def _run_everything(args: argparse.Namespace, settings) -> int:
+    """Hold the data folder (waiting for a run that holds it, or exit 3 with --no-wait), check
+    it belongs to the IDB, then run."""
+    from transforms.datafolder import DataFolder, DataFolderBusy
+
+    span = _time_range(args)
+    holder = f"icon-etl {args.command}"
+    try:
+        with DataFolder(settings.data_dir).lock(holder, wait=not getattr(args, "no_wait", False),
+                                                on_wait=_err):
+            _check_binding(settings)
+            return _run_locked(args, settings, span)
+    except DataFolderBusy as exc:
+        raise EnvironmentProblem(f"{exc} (without --no-wait, icon-etl waits for it)") from None
+
+
+def _run_locked(args: argparse.Namespace, settings, span) -> int:
     started = time.perf_counter()
     from dagster_project import runner
     from dagster_project.definitions import build_definitions
+    from dagster_project.report import hour_failures
 
-    span = _time_range(args)
     try:
         instance = runner.local_instance(settings.dagster_home)
     except OSError as exc:
         raise EnvironmentProblem(f"Dagster home {settings.dagster_home} cannot be "
                                  f"used: {exc.strerror or exc}") from None
-    defs = build_definitions(settings)
+    defs = build_definitions(settings, lock=False)      # this process holds the data folder
     keys = runner.hour_keys(defs, *span) if span else None
     _err(f"logs: {settings.log_dir}  data: {settings.data_dir}  "
          f"dagster home: {settings.dagster_home}")
@@ -211,10 +242,17 @@ def _run_everything(args: argparse.Namespace, settings) -> int:
         hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
         verbose=not getattr(args, "quiet", False),
         checks=not getattr(args, "no_checks", False), console_level="CRITICAL")
+    failures = hour_failures(defs.resources["logs"], _hours_of(summary))
+    summary["failed_hours"] = len({line.split(" ", 1)[0] for line in failures})
     summary.update(runner.idb_summary(defs))
     summary["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(summary))
-    _report_input_problems(defs)
+    _report_input_problems(defs, _hours_of(summary))
+    if failures and not summary["failed_runs"]:
+        _err_list(f"{summary['failed_hours']} hour(s) not loaded or not complete; every other "
+                  f"hour was loaded (fix the cause and run the same command again):", failures,
+                  "the data folder's failures/ lists them all")
+        return 1
     if summary["failed_runs"]:
         error = summary.get("error", "")
         _err(f"a run failed: {error}\n(the run's log is in the Dagster UI: make ui)")
@@ -230,33 +268,34 @@ def _run_everything(args: argparse.Namespace, settings) -> int:
 MAX_PROBLEM_LINES = 20
 
 
-def _report_input_problems(defs) -> None:
-    """Segments the parser found problems in (with their quarantined lines), and paths of the log
-    folders that were not read; the run went on without them."""
-    import polars as pl
+def _hours_of(summary: dict) -> list[str]:
+    """The hours a load processed (from its summary)."""
+    if "first_hour" not in summary:
+        return []
+    from transforms.hours import hour_start, keys_between
 
-    logs = defs.resources["logs"]
-    lines = []
-    for replica in logs.replica_folders():
-        store = logs.segments(replica)
-        registry = store.registry().filter(pl.col("duplicate_of").is_null()
-                                           & (pl.col("problems").is_not_null()
-                                              | (pl.col("quarantined") > 0)))
-        for row in registry.sort("path").iter_rows(named=True):
-            what = row["problems"] or "bad lines"
-            lines.append(f"  {replica}/{row['path']}: {what} ({row['quarantined']} line(s) "
-                         f"quarantined)")
-        for row in store.skipped().iter_rows(named=True):
-            to = f" -> {row['target']}" if row["target"] else ""
-            lines.append(f"  {replica}/{row['path']}{to}: skipped, {row['reason']}")
+    return keys_between(hour_start(summary["first_hour"]), hour_start(summary["last_hour"]))
+
+
+def _report_input_problems(defs, hours: list[str]) -> None:
+    """Damaged segments (with their quarantined lines), copies read once, events logged more than
+    once, paths of the log folders that were not read: the run went on without them."""
+    from dagster_project.report import input_problems
+
+    lines = input_problems(defs.resources["logs"], hours)
     if lines:
-        _err(f"input problems ({len(lines)}; the good data was loaded, the quarantined lines are "
-             f"in the parse cache with file, line and reason):")
-        for line in lines[:MAX_PROBLEM_LINES]:
-            _err(line)
-        if len(lines) > MAX_PROBLEM_LINES:
-            _err(f"  ... and {len(lines) - MAX_PROBLEM_LINES} more (the segment registry lists "
-                 f"them all)")
+        _err_list(f"input problems ({len(lines)}; the good data was loaded, the quarantined "
+                  f"lines are in the parse cache with file, line and reason):", lines,
+                  "the segment registry lists them all")
+
+
+def _err_list(title: str, lines: list[str], where_all: str) -> None:
+    """A title and at most MAX_PROBLEM_LINES lines under it (then where to find the rest)."""
+    _err(title)
+    for line in lines[:MAX_PROBLEM_LINES]:
+        _err(f"  {line}")
+    if len(lines) > MAX_PROBLEM_LINES:
+        _err(f"  ... and {len(lines) - MAX_PROBLEM_LINES} more ({where_all})")
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -307,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--home", default="var", help="ICON_HOME when not set (default ./var)")
     s.add_argument("--hours", type=float, default=3)
     s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--no-wait", action="store_true",
+                   help="when another run holds the data folder, exit at once (code 3)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("load", help="register a folder of logs and load every hour it covers "
@@ -343,6 +384,9 @@ def _range_arguments(s: argparse.ArgumentParser, required: bool) -> None:
     s.add_argument("--quiet", action="store_true", help="no per-partition progress lines")
     s.add_argument("--no-checks", action="store_true",
                    help="skip the data-quality checks (faster bulk loads; run them later in the UI)")
+    s.add_argument("--no-wait", action="store_true",
+                   help="when another run holds the data folder, exit at once (code 3) instead "
+                        "of waiting for it")
 
 
 def main(argv: list[str] | None = None) -> int:

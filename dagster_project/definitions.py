@@ -16,18 +16,22 @@ from dagster_project.sensors import log_folder_sensor
 from dagster_project.settings import Settings
 
 
-def resources(settings: Settings) -> dict:
+def resources(settings: Settings, lock: bool = True) -> dict:
+    """`lock=False`: the caller holds the data folder for the whole of its runs (the CLI)."""
     options = settings.options_file
     return {
         "logs": LogStorage(log_dir=str(settings.log_dir), data_dir=str(settings.data_dir),
-                           workers=settings.workers, replicas=",".join(settings.replica_names)),
+                           workers=settings.workers, replicas=",".join(settings.replica_names),
+                           lock=lock),
         "icon": IconConfig(snapshot=str(settings.config_snapshot),
                            options_file=str(options) if options else ""),
         "idb": Idb(url=settings.idb_url),
     }
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:
+    """The code location of `settings`. Its runs execute in one process each (the in-process
+    executor), holding the data folder from start to end (assets/resources.py LogStorage)."""
     replicas = sorted(settings.replicas())
     hourly = hourly_partitions(settings.partitions_start)
     assets = build_assets(replicas, hourly)
@@ -38,7 +42,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[main_job(), hourly_run, register_job(assets)],
         schedules=[hourly_schedule(hourly_run, settings.schedule_running)],
         sensors=[log_folder_sensor],
-        resources=resources(settings),
+        resources=resources(settings, lock),
+        executor=dg.in_process_executor,
     )
 
 

@@ -128,6 +128,8 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
             span = data_span(defs)
             partition_keys = hour_keys(defs, *span) if span else []
         summary["partitions"] = len(partition_keys)
+        if partition_keys:
+            summary["first_hour"], summary["last_hour"] = partition_keys[0], partition_keys[-1]
         if not partition_keys or not partitioned:
             return summary
         progress(f"processing {len(partition_keys)} hourly partitions "
@@ -158,7 +160,7 @@ def _first_error(result) -> str:
 
 def idb_summary(defs: dg.Definitions) -> dict:
     """Rows per IDB table and parsed events, for the final summary line."""
-    from transforms.idb import TABLES, IdbStore
+    from transforms.idb import BOOKKEEPING, TABLES, IdbStore
 
     store = IdbStore(defs.resources["idb"].url)
     logs = defs.resources["logs"]
@@ -166,7 +168,8 @@ def idb_summary(defs: dg.Definitions) -> dict:
     for replica in logs.replica_folders():
         events += int(logs.segments(replica).originals()["events"].sum() or 0)
     try:
-        rows = {name: store.count(name) for name in TABLES if TABLES[name].role != "cfg"}
+        rows = {name: store.count(name) for name in TABLES
+                if TABLES[name].role != "cfg" and name not in BOOKKEEPING}
     except Exception as exc:  # the IDB was never created (the run failed before)  # noqa: BLE001
         return {"events": events, "rows": {}, "idb_error": str(exc).splitlines()[0]}
     return {"events": events, "rows": {k: v for k, v in rows.items() if v}}

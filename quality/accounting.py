@@ -99,9 +99,19 @@ def hour_segments(registry: pl.DataFrame, start: datetime, end: datetime) -> pl.
     return live.filter((pl.col("first_ts") < end) & (pl.col("last_ts") >= start))
 
 
-def ledger_frame(registry: pl.DataFrame, root: Path, data: ReplicaData, partition_events: Path,
-                 start: datetime, end: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(per-segment ledger frame, segments without event time)."""
+def quarantined_share(registry: pl.DataFrame, start: datetime, end: datetime) -> float:
+    """Quarantined lines / lines of the segments whose events fall in [start, end)."""
+    hour = hour_segments(registry, start, end)
+    lines = int(hour["lines"].sum() or 0)
+    return int(hour["quarantined"].sum() or 0) / lines if lines else 0.0
+
+
+def ledger_frame(registry: pl.DataFrame, root: Path, data: ReplicaData,
+                 partition_events: Path | None, start: datetime,
+                 end: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(per-segment ledger frame, segments without event time). `partition_events` None: the
+    hour was not written on purpose (refused, or its build failed): its events are not
+    compared."""
     live = registry.filter(pl.col("duplicate_of").is_null())
     timeless = live.filter(pl.col("first_ts").is_null())
     hour = hour_segments(registry, start, end)
@@ -121,7 +131,7 @@ def ledger_frame(registry: pl.DataFrame, root: Path, data: ReplicaData, partitio
                     .group_by("file_id").len("cache_events").collect()
                     if events is not None else None)
     part = (pl.scan_parquet(partition_events).group_by("file_id").len("partition_events").collect()
-            if partition_events.exists() else None)
+            if partition_events is not None and partition_events.exists() else None)
 
     rows = []
     hour_ids = set(hour["segment_id"].to_list())
@@ -150,6 +160,8 @@ def ledger_frame(registry: pl.DataFrame, root: Path, data: ReplicaData, partitio
     frame = frame.with_columns(
         pl.when(pl.col("cache_events").is_not_null() | pl.col("partition_events").is_not_null())
         .then(pl.col(c).fill_null(0)).alias(c) for c in ("cache_events", "partition_events"))
+    if partition_events is None:
+        frame = frame.with_columns(partition_events=pl.lit(None, pl.Int64))
     return frame.sort("segment_id"), timeless
 
 
@@ -181,8 +193,8 @@ class HourAccounting:
 
 
 def account_hour(validator: Validator, partition: str, registry: pl.DataFrame, root: Path,
-                 data: ReplicaData, partition_events: Path, start: datetime, end: datetime,
-                 warn: float, fail: float) -> HourAccounting:
+                 data: ReplicaData, partition_events: Path | None, start: datetime,
+                 end: datetime, warn: float, fail: float) -> HourAccounting:
     """`root`: the replica's log folder; `data`: its part of the data folder (the parse cache);
     `partition_events`: the hour's parsed events."""
     started = time.perf_counter()

@@ -64,9 +64,9 @@ def test_late_file_for_past_hours_is_noticed_and_processed(sim, tmp_path):
         logs_res = defs.resources["logs"]
 
         def evaluate(cursor=None):
-            ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                          resources={"logs": logs_res})
-            return log_folder_sensor(ctx)
+            with dg.build_sensor_context(instance=instance, cursor=cursor,
+                                         resources={"logs": logs_res}) as ctx:
+                return log_folder_sensor(ctx)
 
         # nothing new since the load (its cursor is the registry)
         first = evaluate()

@@ -235,6 +235,78 @@ def test_the_same_segment_twice_under_two_names(corpus):
     assert corpus.user_data(uuid) == {"Topic": "once"}
 
 
+def calls_of(corpus, app: str) -> list[str]:
+    """The CallUUIDs of one case in the IDB (one row each: G_CALL's key)."""
+    prefix = bi.uuid(app, 0)[:-3].rstrip("0")
+    return sorted(corpus.table("G_CALL").filter(pl.col("CALLID").str.starts_with(prefix))
+                  ["CALLID"].to_list())
+
+
+def copies(corpus, app: str) -> dict[str, dict]:
+    return {row["path"]: row for row in corpus.registry.filter(pl.col("app") == app).iter_rows(
+        named=True)}
+
+
+def loaded_once(corpus, uuids: list[str]) -> None:
+    for uuid in uuids:
+        assert corpus.rows("G_CALL", uuid).height == 1, uuid
+        history = corpus.rows("G_PARTY_HISTORY", uuid)
+        assert history.height == 3 and history["CSEQ"].is_unique().all(), uuid
+
+
+def listed(corpus, path: str) -> str:
+    line = next((ln for ln in corpus.result.stderr.splitlines() if f"a/{path}:" in ln), None)
+    assert line is not None, (path, corpus.result.stderr[-2000:])
+    return line
+
+
+def test_a_partial_gzip_copy_is_read_once_and_listed(corpus):
+    case = corpus.cases["partial_copy"]
+    segment, copy = sorted(case.files)[0], sorted(case.files)[1]
+    rows = copies(corpus, case.app)
+    assert rows[copy]["status"] == "partial copy" and rows[segment]["status"] == "new"
+    assert rows[copy]["duplicate_of"] == rows[segment]["segment_id"]
+    assert "truncated gzip stream" in rows[copy]["problems"]
+    loaded_once(corpus, [bi.uuid(case.app, k) for k in range(1, 31)])
+    line = listed(corpus, copy)
+    assert f"partial copy of {segment}" in line and "truncated gzip stream" in line
+
+
+@pytest.mark.parametrize("name", ["log_and_gz_pair", "recompressed_copy"])
+def test_the_same_log_in_other_bytes_is_read_once(corpus, name):
+    case = corpus.cases[name]
+    rows = copies(corpus, case.app)
+    assert sorted(r["status"] for r in rows.values()) == ["copy", "new"]
+    read = next(r for r in rows.values() if r["status"] == "new")
+    copy = next(r for r in rows.values() if r["status"] == "copy")
+    assert copy["duplicate_of"] == read["segment_id"] and copy["segment_id"] is None
+    assert calls_of(corpus, case.app) == [bi.uuid(case.app, k) for k in range(1, 6)]
+    loaded_once(corpus, calls_of(corpus, case.app))
+    assert f"copy of {read['path']}, read once" in listed(corpus, copy["path"])
+
+
+def test_of_two_overlapping_copies_the_longer_is_read(corpus):
+    case = corpus.cases["overlapping_copies"]
+    rows = copies(corpus, case.app)
+    shorter = rows[next(p for p in case.files if p.endswith("_a.log"))]
+    longer = rows[next(p for p in case.files if p.endswith(".gz"))]
+    assert shorter["status"] == "partial copy" and shorter["duplicate_of"] == longer["segment_id"]
+    got = calls_of(corpus, case.app)
+    assert case.calls["first"] in got and case.calls["in_longer"] in got
+    assert case.calls["lost"] not in got           # past the end of both copies
+    loaded_once(corpus, [u for u in got if corpus.call(u)["TERMINATED"] is not None])
+
+
+def test_events_logged_again_after_a_restart_load_once_and_are_counted(corpus):
+    case = corpus.cases["relogged_after_restart"]
+    assert calls_of(corpus, case.app) == [bi.uuid(case.app, k) for k in range(1, 31)]
+    loaded_once(corpus, calls_of(corpus, case.app))
+    ledger = corpus.table("ETL_RECONCILE").filter(pl.col("SWITCH") == case.app)
+    assert ledger["REPEATED"].sum() == bi.RELOGGED * 3
+    assert f"a/{case.app}: {bi.RELOGGED * 3} event(s) logged more than once" in \
+        corpus.result.stderr
+
+
 def test_events_logged_out_of_order(corpus):
     """Established logged before Ringing: the call, its party and its data as for the right
     order."""

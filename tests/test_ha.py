@@ -1,6 +1,7 @@
 """HA: two replicas of a simulated contact center with faults injected into each (gaps, a link
 disconnect, a restart, clock skew) reconcile into the IDB a single complete replica gives; a
-window both replicas miss is reported, not invented; replicas that disagree stop the IDB."""
+window both replicas miss is reported, not invented; replicas that disagree fail their check
+(an error in the UI) and stop no hour."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def test_a_window_both_replicas_miss_is_reported_not_invented(reference, tmp_pat
     assert got["G_PARTY_HISTORY"].height < reference["G_PARTY_HISTORY"].height
 
 
-def test_replicas_that_disagree_stop_the_idb(tmp_path):
+def test_replicas_that_disagree_fail_their_check_and_stop_no_hour(tmp_path, reference):
     simulate(tmp_path / "sim", replicas=2, **SIM)
     # replica b says another DN answered the first routed call
     logs = tmp_path / "sim" / "logs"
@@ -120,6 +121,21 @@ def test_replicas_that_disagree_stop_the_idb(tmp_path):
     dn_at = text.index("AttributeThisDN\t'", at) + len("AttributeThisDN\t'")
     dn_end = text.index("'", dn_at)
     first.write_text(text[:dn_at] + "7999" + text[dn_end:], encoding="latin-1")
-    summary, url = pipeline(logs, tmp_path / "sim" / "config.json", tmp_path, ["a", "b"])
-    assert summary["failed_runs"] == 1
-    assert IdbStore(url).count("G_CALL") == 0   # the blocking check kept it from the IDB
+    url = f"sqlite:///{tmp_path / 'idb.sqlite'}"
+    defs = graph(logs, tmp_path / "sim" / "config.json", tmp_path, replicas=["a", "b"],
+                 idb_url=url)
+    with dg.instance_for_test() as instance:
+        summary = runner.run_all(defs, instance, progress=lambda _: None)
+        checks = [rec.dagster_event.event_specific_data for run in instance.get_runs()
+                  for rec in instance.all_logs(run.run_id)
+                  if rec.dagster_event and rec.dagster_event.event_type_value ==
+                  "ASSET_CHECK_EVALUATION"]
+    # the disagreement is an error of the check, not of the run: every hour is loaded, from
+    # the first replica (which has the DN the complete logs have)
+    assert summary["failed_runs"] == 0
+    [agree] = [c for c in checks if c.check_name == "replicas_agree"]
+    assert not agree.passed and agree.severity == dg.AssetCheckSeverity.ERROR
+    assert agree.metadata["inconsistent_calls"].value == 1
+    got = read(url)
+    for name in TABLES:
+        assert values(name, got[name]).equals(values(name, reference[name])), name

@@ -343,3 +343,13 @@ def test_control_characters_in_a_block_taken_over_from_the_previous_segment(tmp_
     assert ev["message"].to_list() == ["EventRinging", "EventReleased"]
     assert ev["other_dn"][0] == "7012" and ev["last_file_id"][0] == 1
     assert_ledger_adds_up(parsed, {0: first.encode(), 1: second.encode()})
+
+
+@pytest.mark.parametrize("start", [b"x\x01", b"x\x9c", b"(\xb5/\xfd"])
+def test_a_chunk_that_begins_like_a_compressed_stream_keeps_its_lines(tmp_path, start):
+    """Polars' line reader takes such bytes for a compressed stream (found by tests/test_fuzz.py):
+    a plain file starting with them is still read line by line."""
+    path = tmp_path / "TS_TEST.20260310_070000_000.log"
+    path.write_bytes(start + b"\x00\x00 junk\nsecond line\n")
+    summary = parse_to_parquet([path], tmp_path / "out")
+    assert summary["lines"] == 2 and summary["quarantined_lines"] == 2

@@ -156,8 +156,10 @@ def test_a_database_error_names_the_table_never_the_row(tmp_path, pg_url):
         in result.stderr
     assert redact_url(pg_url) in result.stderr
     assert leaks([result.stdout, result.stderr, *dagster_records(tmp_path / "home")]) == []
-    # the failed hour wrote nothing of its attached data (the transaction was rolled back)
+    # the refused call (the hour's only one) wrote nothing of its attached data: its savepoint
+    # was rolled back; the failure is on record for the next run
     assert bi.idb_table(pg_url, "G_USERDATA_HISTORY").height == 0
+    assert "entities refused by the IDB" in result.stderr
 
 
 def test_masking_one_more_key_reparses_the_cache(tmp_path):

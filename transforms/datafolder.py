@@ -13,6 +13,9 @@ No other module joins a path under the data folder; they ask this one.
       ha/reconcile/<hour>.parquet            ETL_RECONCILE rows of an hour
       ha/events/<hour>/                      the reconciled events and KV pairs of an hour
       reconciled/<role>/<hour>/              a role's hour: tables/<TABLE>, status, carry/<frame>
+      failures/<stage>/<hour>.json           why a stage could not do an hour (until it can)
+      .lock, .lock.json                      one run at a time, and who holds it
+      idb.json                               the IDB this data folder belongs to
 
 `<hour>` is the partition key without colons (`2026-03-10-09:00` -> `2026-03-10-0900`). Every
 write goes to a `.partial` (or `.tmp`) name first and is renamed into place, so a reader sees the
@@ -21,8 +24,13 @@ old content or the new, never half of one.
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import shutil
-from collections.abc import Iterable, Iterator
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +38,10 @@ from pathlib import Path
 import polars as pl
 
 STAGING_SUFFIX = ".partial"
+
+
+class DataFolderBusy(RuntimeError):
+    """Another run holds the data folder (the message names it)."""
 
 
 # -- atomic writes -------------------------------------------------------------------------------
@@ -71,6 +83,14 @@ def write_frames(final: Path, frames: dict[str, pl.DataFrame]) -> None:
             path = staging / f"{name}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             frame.write_parquet(path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """A small text file, written aside and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def read_frames(folder: Path, names: Iterable[str]) -> dict[str, pl.DataFrame] | None:
@@ -178,6 +198,9 @@ class DataFolder:
     def parsed_events_file(self, replica: str, partition_key: str) -> Path:
         return self.replica(replica).parsed_hour(partition_key) / "events.parquet"
 
+    def discard_parsed_hour(self, replica: str, partition_key: str) -> None:
+        shutil.rmtree(self.replica(replica).parsed_hour(partition_key), ignore_errors=True)
+
     # HA
     @property
     def ha(self) -> Path:
@@ -218,6 +241,11 @@ class DataFolder:
     def reconciled_events_file(self, partition_key: str) -> Path:
         return self._reconciled(partition_key) / "events.parquet"
 
+    def discard_reconciled_hour(self, partition_key: str) -> None:
+        """The hour's reconciled events and its ETL_RECONCILE rows."""
+        shutil.rmtree(self._reconciled(partition_key), ignore_errors=True)
+        self._ledger("ETL_RECONCILE", partition_key).unlink(missing_ok=True)
+
     # the roles' hours
     def _role_hour(self, role: str, partition_key: str) -> Path:
         return self.root / "reconciled" / role / hour_name(partition_key)
@@ -241,6 +269,9 @@ class DataFolder:
         tables = {p.stem: pl.read_parquet(p) for p in sorted((folder / "tables").glob("*.parquet"))}
         return tables, status
 
+    def discard_role_hour(self, role: str, partition_key: str) -> None:
+        shutil.rmtree(self._role_hour(role, partition_key), ignore_errors=True)
+
     def role_hours(self, role: str) -> list[str]:
         """The hours a role has written, in order."""
         folder = self.root / "reconciled" / role
@@ -260,3 +291,80 @@ class DataFolder:
     def role_carry(self, role: str, partition_key: str, name: str) -> pl.DataFrame | None:
         """One frame a role's hour carried to the next (`events`, `kvpairs`, or its own)."""
         return read_frame(self._role_hour(role, partition_key) / "carry" / f"{name}.parquet")
+
+    # failures: why a stage (an asset's key, `roles/gcc`) could not do an hour
+    def _failure(self, stage: str, partition_key: str) -> Path:
+        folder = self.root / "failures" / stage.replace("/", "__")
+        return folder / f"{hour_name(partition_key)}.json"
+
+    def write_failure(self, stage: str, partition_key: str, cause: str) -> None:
+        write_text(self._failure(stage, partition_key),
+                   json.dumps({"stage": stage, "hour": partition_key, "cause": cause}))
+
+    def clear_failure(self, stage: str, partition_key: str) -> None:
+        self._failure(stage, partition_key).unlink(missing_ok=True)
+
+    def failure(self, stage: str, partition_key: str) -> str | None:
+        path = self._failure(stage, partition_key)
+        return json.loads(path.read_text())["cause"] if path.exists() else None
+
+    def failures(self, hours: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+        """(stage, hour, cause) of every failure on record (of `hours` only, when given), in
+        hour and stage order."""
+        folder = self.root / "failures"
+        wanted = None if hours is None else {hour_name(h) for h in hours}
+        found = []
+        for path in sorted(folder.glob("*/*.json")) if folder.is_dir() else []:
+            if wanted is None or path.stem in wanted:
+                doc = json.loads(path.read_text())
+                found.append((doc["stage"], doc["hour"], doc["cause"]))
+        return sorted(found, key=lambda f: (f[1], f[0]))
+
+    # one run at a time
+    def _holder_file(self) -> Path:
+        return self.root / ".lock.json"
+
+    def holder(self) -> str | None:
+        """Who holds the data folder (as its holder described itself), if anyone said."""
+        try:
+            doc = json.loads(self._holder_file().read_text())
+        except (OSError, ValueError):
+            return None
+        return f"{doc['holder']} (pid {doc['pid']} on {doc['host']}, since {doc['since']})"
+
+    @contextmanager
+    def lock(self, holder: str, wait: bool = True,
+             on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the data folder for one run: another process asking for it waits (saying who
+        holds it through `on_wait`) or, with `wait=False`, gets DataFolderBusy. The operating
+        system releases the lock when its holder ends, however it ends."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                busy = f"data folder {self.root} is in use by {self.holder() or 'another run'}"
+                if not wait:
+                    raise DataFolderBusy(busy) from None
+                if on_wait is not None:
+                    on_wait(f"{busy}; waiting for it to finish ...")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            write_text(self._holder_file(), json.dumps(
+                {"holder": holder, "pid": os.getpid(), "host": socket.gethostname(),
+                 "since": since}))
+            try:
+                yield
+            finally:
+                self._holder_file().unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+    # the IDB this data folder belongs to
+    def idb_marker(self) -> dict | None:
+        path = self.root / "idb.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def write_idb_marker(self, marker: dict) -> None:
+        write_text(self.root / "idb.json", json.dumps(marker, indent=1))

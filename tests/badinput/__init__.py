@@ -24,6 +24,8 @@ from pathlib import Path
 import polars as pl
 
 from tests.logtext import event, header, kvlist
+from transforms.datafolder import DataFolder, entry_report
+from transforms.parsing import parquet_sink
 
 DAY = "2026-03-10"
 
@@ -233,6 +235,70 @@ def duplicate_segment() -> Case:
                 {"dup": uuid(app, 1)})
 
 
+def partial_copy() -> Case:
+    app = "TS_PCOPY"
+    text = _many_calls(app, 30).encode()
+    packed = gzip.compress(text, mtime=0)
+    copy = segment_name(app).replace(".log", "_copy.log.gz")
+    return Case("partial_copy", app, "a segment and a .gz copy of it cut at two thirds (a "
+                "rotated segment copied while still being written)",
+                "every call loads once, from the segment; the copy is listed as a partial copy "
+                "with 'truncated gzip stream'",
+                {segment_name(app): text, copy: packed[: len(packed) * 2 // 3]},
+                {"first": uuid(app, 1), "last": uuid(app, 30)})
+
+
+def log_and_gz_pair() -> Case:
+    app = "TS_PAIR"
+    text = _many_calls(app, 5).encode()
+    return Case("log_and_gz_pair", app, "the same segment as .log and as .log.gz",
+                "read once (the .gz is a copy); every call loads once",
+                {segment_name(app): text, segment_name(app) + ".gz": gzip.compress(text, mtime=0)},
+                {"first": uuid(app, 1), "last": uuid(app, 5)})
+
+
+def recompressed_copy() -> Case:
+    app = "TS_RECOMP"
+    text = _many_calls(app, 5).encode()
+    return Case("recompressed_copy", app, "one segment compressed twice (levels 9 and 1: other "
+                "bytes, same log) under two names", "read once; every call loads once",
+                {segment_name(app) + ".gz": gzip.compress(text, 9, mtime=0),
+                 segment_name(app).replace(".log", " (1).log") + ".gz":
+                     gzip.compress(text, 1, mtime=0)},
+                {"first": uuid(app, 1), "last": uuid(app, 5)})
+
+
+def overlapping_copies() -> Case:
+    app = "TS_OVERLAP"
+    text = _many_calls(app, 30).encode()
+    cut = text.index(b"@", len(text) * 4 // 5)        # the longer copy ends between two blocks
+    longer = gzip.compress(text[:cut], mtime=0)
+    return Case("overlapping_copies", app, "the segment itself lost; two partial copies of it, "
+                "one to 60 % (plain, cut mid-line) and one to 80 % (.gz)",
+                "the longer copy is read, the shorter is its partial copy; the calls the longer "
+                "one holds load once",
+                {segment_name(app).replace(".log", "_a.log"): text[: len(text) * 3 // 5],
+                 segment_name(app).replace(".log", "_b.log") + ".gz": longer},
+                {"first": uuid(app, 1), "in_longer": uuid(app, 20), "lost": uuid(app, 30)})
+
+
+RELOGGED = 6        # calls of the first segment logged again in the second
+
+
+def relogged_after_restart() -> Case:
+    app, s = "TS_RELOG", Seq()
+    calls = [call(s, app, k, f"75{k:02d}", 85 * k) for k in range(1, 31)]
+    first = head(app) + "".join(calls[:20])
+    second = same_process(head(app, local="07:30:00.000", ordinal=2, hhmmss="073000"), first) \
+        + "".join(calls[20 - RELOGGED:])
+    return Case("relogged_after_restart", app, f"a collector restarted and logged the last "
+                f"{RELOGGED} calls of a segment again at the start of the next one",
+                f"every call loads once; the {RELOGGED * 3} events logged twice are counted "
+                f"in ETL_RECONCILE.REPEATED and listed among the input problems",
+                {segment_name(app): first.encode(), segment_name(app, "073000"): second.encode()},
+                {"first": uuid(app, 1), "relogged": uuid(app, 20), "last": uuid(app, 30)})
+
+
 def out_of_order_and_repeated() -> Case:
     app, s = "TS_ORDER", Seq()
     u, c = uuid(app, 1), conn(app, 1)
@@ -338,7 +404,8 @@ def time_zones() -> Case:
 
 
 CASES = [truncated_mid_message, gzip_truncated, gzip_corrupt, gzip_garbage, binary_garbage,
-         not_a_log, encodings, utf16, crlf, split_block, duplicate_segment,
+         not_a_log, encodings, utf16, crlf, split_block, duplicate_segment, partial_copy,
+         log_and_gz_pair, recompressed_copy, overlapping_copies, relogged_after_restart,
          out_of_order_and_repeated, missing_events, huge_values, sql_text, unicode_names,
          clock_backwards, time_zones]
 
@@ -408,14 +475,19 @@ def no_traceback(text: str) -> bool:
     return "Traceback" not in text and "Stack Trace" not in text and 'File "' not in text
 
 
+def data_folder(data_dir: Path) -> DataFolder:
+    return DataFolder(data_dir)
+
+
 def registry(data_dir: Path, replica: str = "a") -> pl.DataFrame:
-    return pl.read_parquet(data_dir / replica / "segments.parquet")
+    return pl.read_parquet(data_folder(data_dir).replica(replica).registry)
 
 
 def quarantine(data_dir: Path, replica: str = "a") -> pl.DataFrame:
     """Every quarantine record of the replica's parse cache, with the segment's path."""
     reg = registry(data_dir, replica).filter(pl.col("segment_id").is_not_null())
-    files = sorted((data_dir / replica / "segment_cache").glob("*/quarantine/*.parquet"))
+    files = parquet_sink.files(data_folder(data_dir).replica(replica).cache_entries(),
+                               "quarantine")
     frame = (pl.concat([pl.read_parquet(f) for f in files]) if files
              else pl.DataFrame(schema={"file_id": pl.UInt32, "line": pl.UInt32,
                                        "last_line": pl.UInt32, "reason": pl.String,
@@ -430,7 +502,8 @@ def reports(data_dir: Path, replica: str = "a") -> dict[str, dict]:
                                              & pl.col("parse_key").is_not_null())
     out = {}
     for path, seg, key in reg.select("path", "segment_id", "parse_key").iter_rows():
-        doc = json.loads((data_dir / replica / "segment_cache" / key / "report.json").read_text())
+        entry = data_folder(data_dir).replica(replica).cache_entry(key)
+        doc = json.loads(entry_report(entry).read_text())
         out[path] = next(r for r in doc["reports"] if r["file_id"] == seg)
     return out
 

@@ -61,9 +61,10 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
     have = covered(sessions)
     keyed = {r: switch_of(w.events, switches).with_columns(replica=pl.lit(r))
              for r, w in windows.items()}
-    repeated = {r: f.height for r, f in keyed.items()}
+    repeated = {r: _per_switch(f) for r, f in keyed.items()}
     keyed = {r: without_repeats(f) for r, f in keyed.items()}
-    repeated = {r: n - keyed[r].height for r, n in repeated.items()}
+    repeated = {r: {sw: n - _per_switch(keyed[r]).get(sw, 0) for sw, n in counts.items()}
+                for r, counts in repeated.items()}
     all_switches = sorted({s for f in keyed.values() for s in f["switch"].unique().to_list()})
     span_of = sessions.group_by("switch").agg(first=pl.col("start_ts").min(),
                                               last=pl.col("end_ts").max())
@@ -92,7 +93,7 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
         uncovered = ", ".join(_fmt(g) for g in gaps if g.end > g.start)
         for r, n_events, filled in per_replica:
             rows.append((hour, sw, r, n_events, len(filled), ", ".join(_fmt(h) for h in filled),
-                         uncovered, repeated.get(r, 0) if sw == all_switches[0] else 0))
+                         uncovered, repeated.get(r, {}).get(sw, 0)))
     events = pl.concat(taken, how="diagonal_relaxed") if taken else windows[replicas[0]].events
     only = _only_here(keyed)
     ledger = (pl.DataFrame(rows, schema={"HOUR": pl.String, "SWITCH": pl.String,
@@ -110,13 +111,25 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
                   inconsistencies(keyed, have, replicas))
 
 
+# what identifies an event on its switch: a T-Server numbers its events; a request or a reply has
+# no number, and is the same message of the same client at the same time about the same call
+NUMBERED_IDENTITY = ["app", "seq", "message"]
+UNNUMBERED_IDENTITY = ["app", "direction", "message", "ts", "client", "reference_id", "conn_id",
+                       "call_uuid", "this_dn"]
+
+
 def without_repeats(events: pl.DataFrame) -> pl.DataFrame:
-    """A TLib block a replica logged twice (same application, sequence number and message)
-    counts once; requests and replies carry no sequence number and are kept as they are."""
+    """An event a replica logged more than once (a TLib block printed twice, a copy of a segment
+    with other content, overlapping segments) counts once: the first, in the order events come
+    (segment, then line)."""
     numbered = pl.col("seq").is_not_null()
     return pl.concat([
-        events.filter(numbered).unique(["app", "seq", "message"], keep="first", maintain_order=True),
-        events.filter(~numbered)])
+        events.filter(numbered).unique(NUMBERED_IDENTITY, keep="first", maintain_order=True),
+        events.filter(~numbered).unique(UNNUMBERED_IDENTITY, keep="first", maintain_order=True)])
+
+
+def _per_switch(events: pl.DataFrame) -> dict[str, int]:
+    return dict(events.group_by("switch").len().iter_rows())
 
 
 def _inside(holes: list[Interval], hour_start: datetime) -> pl.Expr:

@@ -7,8 +7,9 @@ from transforms.exports import lazy_exports
 __all__, __getattr__ = lazy_exports(__name__, {
     "columns": ["gsys", "lineage", "row_id", "times"],
     "dictionary": ["dictionary"],
+    "binding": ["BindingError", "bind"],
     "explain": ["ExplainError", "explain_call"],
-    "schema": ["DSS_TABLES", "TABLES", "Table", "table"],
-    "store": ["IdbError", "IdbStore", "describe_db_error", "redact_url"],
+    "schema": ["BOOKKEEPING", "DSS_TABLES", "TABLES", "Table", "table"],
+    "store": ["IdbError", "IdbStore", "WriteReport", "describe_db_error", "redact_url"],
     "timecodes": ["time_triple_values", "timecode_frame"],
 })

@@ -35,7 +35,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]               # natural key (unique)
-    role: str                          # gcc | gls | gud | cfg | dss | svc
+    role: str                          # gcc | gls | gud | cfg | dss | svc (the ETL's own)
     indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     description: str = ""
 
@@ -372,8 +372,17 @@ for _t in [
         "the windows it filled for the replicas before it, the calls only it logged, the "
         "windows no replica covers, and the events it logged twice (counted once).",
         etl=False, gsys=False),
+    _table("ETL_DATA_FOLDER", (
+        C("DATA_FOLDER_ID", "str50", False), C("PATH", "text"), C("CREATED", "datetime")),
+        ["DATA_FOLDER_ID"], "svc", (),
+        "The data folder this IDB is loaded from (one: transforms/idb/binding.py).",
+        etl=False, gsys=False),
 ]:
     TABLES[_t.name] = _t
+
+# tables that record how the IDB is loaded, not what the logs say (left out when IDBs are compared)
+BOOKKEEPING = ("ETL_DATA_FOLDER",)
+
 
 def table(name: str) -> Table:
     return TABLES[name]

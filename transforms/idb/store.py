@@ -9,7 +9,9 @@ A partition write replaces whole entities inside one transaction:
      content hash (ETL_HASH) are already there stay, the others are deleted or inserted.
 Re-materializing any partition therefore never duplicates or loses rows, and a crash rolls the
 whole partition back. Strings are stored whole (TEXT); values longer than the IDB's declared
-length are counted and reported, never cut.
+length are counted and reported, never cut. Entities whose rows the database refuses (a key it
+holds unique, a value it cannot store) are found by halving the batch inside savepoints, left
+out and reported with the reason: one bad call never keeps the hour's other calls out.
 """
 
 from __future__ import annotations
@@ -100,7 +102,22 @@ class WriteReport:
     deleted: dict[str, int] = field(default_factory=dict)
     skipped_entities: int = 0
     over_length: dict[str, int] = field(default_factory=dict)   # "TABLE.COLUMN" -> count
+    refused: dict[str, str] = field(default_factory=dict)       # entity -> the database's reason
     seconds: float = 0.0
+
+    def add(self, other: "WriteReport") -> None:
+        for mine, theirs in ((self.rows, other.rows), (self.deleted, other.deleted),
+                             (self.over_length, other.over_length)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+        self.refused.update(other.refused)
+
+
+def _refuses_rows(exc: BaseException) -> bool:
+    """The database refused the rows themselves (a unique key, a value out of range), as opposed
+    to not answering or not being writable."""
+    names = {k.__name__ for k in type(getattr(exc, "orig", None) or exc).__mro__}
+    return bool(names & {"IntegrityError", "DataError"})
 
 
 class IdbStore:
@@ -183,24 +200,53 @@ class IdbStore:
                 for name in frames:
                     skip |= self._owned_later(conn, name, partition)
             report.skipped_entities = len(skip)
+            for name in frames:
+                # rows this partition wrote before of entities it no longer has (an entity a
+                # later partition owns keeps the rows this one wrote and that one left as they were)
+                report.deleted[name] = conn.execute(sa.text(
+                    f"DELETE FROM {name} WHERE ETL_PARTITION = :p AND ETL_ENTITY NOT IN "
+                    f"(SELECT entity FROM {ENTITY_TEMP})"), {"p": partition}).rowcount
             if skip:
                 conn.execute(sa.text(f"DELETE FROM {ENTITY_TEMP} WHERE entity = :e"),
                              [{"e": e} for e in sorted(skip)])
-            for name, frame in frames.items():
-                keep = frame.filter(~pl.col("ETL_ENTITY").is_in(list(skip))) if skip else frame
-                self._replace_rows(conn, TABLES[name], keep, partition, report)
+            if skip:
+                frames = {n: f.filter(~pl.col("ETL_ENTITY").is_in(list(skip)))
+                          for n, f in frames.items()}
+            self._write_batch(conn, frames, [e for e in entities if e not in skip], report)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _replace_rows(self, conn, table: Table, frame: pl.DataFrame, partition: str,
-                      report: WriteReport) -> None:
+    def _write_batch(self, conn, frames: dict[str, pl.DataFrame], entities: list[str],
+                     report: WriteReport, loaded: bool = True) -> None:
+        """Replace the rows of `entities` (the entity table holds them when `loaded`) inside a
+        savepoint; when the database refuses some row, each half is written alone, down to the
+        single entities it refuses (reported, left out)."""
+        attempt = WriteReport()
+        if not loaded:
+            frames = {n: f.filter(pl.col("ETL_ENTITY").is_in(entities)) for n, f in frames.items()}
+        try:
+            with conn.begin_nested():
+                if not loaded:
+                    self._load_entities(conn, entities)
+                for name, frame in frames.items():
+                    self._replace_rows(conn, TABLES[name], frame, attempt)
+        except Exception as exc:  # noqa: BLE001  (only rows the database refuses are isolated)
+            if not _refuses_rows(exc) or not entities:
+                raise
+            if len(entities) == 1:
+                report.refused[entities[0]] = describe_db_error(exc)
+                return
+            half = len(entities) // 2
+            for part in (entities[:half], entities[half:]):
+                self._write_batch(conn, frames, part, report, loaded=False)
+            return
+        report.add(attempt)
+
+    def _replace_rows(self, conn, table: Table, frame: pl.DataFrame, report: WriteReport) -> None:
         """Make the batch's entities hold exactly `frame`'s rows, touching only rows that changed:
         an open login session's eight hours of history are not deleted and inserted again every
         hour, only its new rows (rows are compared by id and content hash, ETL_HASH)."""
         name, idcol = table.name, table.columns[0].name
-        stale = conn.execute(sa.text(
-            f"DELETE FROM {name} WHERE ETL_PARTITION = :p AND ETL_ENTITY NOT IN "
-            f"(SELECT entity FROM {ENTITY_TEMP})"), {"p": partition}).rowcount
         have = conn.execute(sa.text(
             f"SELECT {idcol}, ETL_HASH FROM {name} WHERE ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"
         )).fetchall()
@@ -211,7 +257,7 @@ class IdbStore:
             self._load_ids(conn, gone[idcol].to_list())
             conn.execute(sa.text(f"DELETE FROM {name} WHERE {idcol} IN (SELECT id FROM {ID_TEMP}) "
                                  f"AND ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"))
-        report.deleted[name] = stale + gone.height
+        report.deleted[name] = report.deleted.get(name, 0) + gone.height
         self._insert(conn, table, new.join(have, on=[idcol, "ETL_HASH"], how="anti"), report)
 
     def _load_ids(self, conn, ids: list[int]) -> None:

@@ -18,6 +18,9 @@ import polars as pl
 
 DEFAULT_CHUNK_BYTES = 48 * 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+# what Polars' line reader takes for a compressed stream: gzip, zlib (each compression level), zstd
+COMPRESSED_MAGICS = (GZIP_MAGIC, b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda",
+                     b"\x28\xb5\x2f\xfd")
 # Binary garbage test, run once per chunk on the raw bytes so that clean chunks skip it per line:
 # deleting every allowed byte leaves only control characters (much faster than a regex scan).
 ALLOWED_BYTES = b"\t\n\r" + bytes(range(32, 127)) + bytes(range(128, 256))
@@ -38,7 +41,7 @@ class LineChunk:
     has_control_chars: bool = False
 
 
-def _iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
+def iter_raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, str | None, bool]]:
     """Yield (bytes, error, is_last) blocks of the decompressed content; the last block (possibly
     empty) has `is_last` set.
 
@@ -140,11 +143,14 @@ def decode_lines(data: bytes) -> tuple[pl.Series, pl.Series]:
     The slow path runs only for chunks that are not valid UTF-8 (legacy code pages in user data),
     which is why a Python loop is acceptable there.
     """
-    try:
-        lines = pl.read_lines(data).to_series()
-        return lines, _no_recode(lines.len())
-    except pl.exceptions.ComputeError:
-        pass
+    # Polars decompresses bytes that begin like a gzip, zlib or zstd stream: such a chunk (a
+    # line that happens to start with those bytes) is split here instead (found by fuzzing)
+    if not data.startswith(COMPRESSED_MAGICS):
+        try:
+            lines = pl.read_lines(data).to_series()
+            return lines, _no_recode(lines.len())
+        except pl.exceptions.ComputeError:
+            pass
     raw = data.split(b"\n")
     if raw and raw[-1] == b"":
         raw.pop()
@@ -174,7 +180,7 @@ def iter_line_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iter
     """
     next_line_no = 1
     pending = b""
-    for block, error, last in _iter_raw_blocks(path, chunk_bytes):
+    for block, error, last in iter_raw_blocks(path, chunk_bytes):
         data = pending + block if pending else block
         eof = last or error is not None
         if not eof:
@@ -215,7 +221,7 @@ def _make_chunk(data: bytes, first_line_no: int, is_last: bool, error: str | Non
 def read_head(path: Path, max_bytes: int = 64 * 1024) -> list[str]:
     """The first lines of a file (for the header and for sniffing), decoded leniently."""
     data = b""
-    for block, error, last in _iter_raw_blocks(path, max_bytes):
+    for block, error, last in iter_raw_blocks(path, max_bytes):
         data += block
         if len(data) >= max_bytes or error or last:
             break

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.parsing import parquet_sink
-from transforms.parsing.parse import FileReport, ParseOptions, Parser, SegmentJob, plan_jobs
+from transforms.parsing.copies import Copy, find_copies
+from transforms.parsing.parse import (
+    FileReport,
+    ParseOptions,
+    Parser,
+    SegmentJob,
+    plan_jobs,
+    read_header,
+)
 
 SKIP_NAMES = {"README.md", ".DS_Store"}
 
@@ -218,20 +226,34 @@ def parse_to_parquet(paths: Iterable[Path], out_dir: Path, options: ParseOptions
     """Parse `paths` (files or folders) into `out_dir`; returns the summary printed by the CLI."""
     options = options or ParseOptions()
     started = time.perf_counter()
-    files = discover(paths)
-    jobs = plan_jobs(enumerate(files))
+    files = list(enumerate(discover(paths)))
+    # a copy of another file (whole or cut, other compression) is not read: its events would be
+    # there twice, and a cut copy would break the chain a TLib block continues in
+    copies = find_copies([(n, path, read_header(path)) for n, path in files])
+    skipped = {c.file_id for c in copies}
+    jobs = plan_jobs((n, path) for n, path in files if n not in skipped)
     out_dir = Path(out_dir)
     staging = parquet_sink.start(out_dir)
     try:
         batches = [reports for _job, reports in run_jobs(
             jobs, lambda job: (staging, f"f{job.file_id:06d}"), options,
             workers or default_workers(), progress)]
-        reports = merge_reports(batches)
+        reports = merge_reports(batches) + [_copy_report(c, dict(files)) for c in copies]
         parquet_sink.finish(out_dir, reports)
     except BaseException:
         parquet_sink.abort(out_dir)
         raise
     return summarize(reports, time.perf_counter() - started)
+
+
+def _copy_report(copy: Copy, paths: dict[int, Path]) -> FileReport:
+    report = FileReport(copy.file_id, paths[copy.file_id], read_header(paths[copy.file_id]))
+    report.size_bytes = paths[copy.file_id].stat().st_size
+    report.problems.append(f"{'copy' if copy.whole else 'partial copy'} of "
+                           f"{paths[copy.original].name}: not read")
+    if copy.problem:
+        report.problems.append(copy.problem)
+    return report
 
 
 def summarize(reports: list[FileReport], seconds: float) -> dict:

@@ -39,9 +39,11 @@ from transforms.parsing import (
     ParseOptions,
     SegmentJob,
     discover_all,
+    find_copies,
     merge_reports,
     parquet_sink,
     plan_jobs,
+    read_header,
     run_jobs,
 )
 
@@ -182,13 +184,14 @@ class SegmentStore:
             row["duplicate_of"] = None if first is row else first["segment_id"]
             if first is not row:
                 row["status"] = "duplicate"
+        unique = self._without_copies(list(canonical.values()), rows)
         result = RefreshResult(pl.DataFrame(schema=REGISTRY_SCHEMA))
-        for status in ("new", "changed", "unchanged", "duplicate"):
-            setattr(result, status if status != "duplicate" else "duplicates",
-                    sum(1 for r in rows if r["status"] == status))
+        result.new, result.changed, result.unchanged = (
+            sum(1 for r in rows if r["status"] == status)
+            for status in ("new", "changed", "unchanged"))
+        result.duplicates = sum(1 for r in rows if r["duplicate_of"] is not None)
         result.removed = len(set(previous) - {r["path"] for r in rows})
 
-        unique = list(canonical.values())
         jobs = plan_jobs((r["segment_id"], self.root / r["path"]) for r in unique)
         reports = self._parse_missing(jobs, options, workers, progress, result)
         by_id = {r["segment_id"]: r for r in unique}
@@ -214,6 +217,23 @@ class SegmentStore:
                          f"({row['quarantined']} line(s) quarantined)")
         result.seconds = (datetime.now() - started).total_seconds()
         return result
+
+    def _without_copies(self, unique: list[dict], rows: list[dict]) -> list[dict]:
+        """The segments to read: `unique` (one per distinct content) less the copies of another
+        segment (transforms/parsing/copies.py); each copy's row, and the rows of its byte-for-byte
+        duplicates, name the segment read instead."""
+        headers = [(r["segment_id"], self.root / r["path"], read_header(self.root / r["path"]))
+                   for r in unique]
+        copies = {c.file_id: c for c in find_copies(headers)}
+        if not copies:
+            return unique
+        for row in rows:
+            copy = copies.get(row["segment_id"])
+            if copy is not None:
+                row["duplicate_of"] = copy.original
+                row["status"] = "copy" if copy.whole else "partial copy"
+                row["copy_problem"] = copy.problem
+        return [r for r in unique if r["segment_id"] not in copies]
 
     def _key(self, job: SegmentJob) -> str:
         prev = job.previous[0] if job.previous else 0
@@ -318,7 +338,8 @@ class SegmentStore:
             "events": report.events if report else 0,
             "unplaced_events": span["unplaced"] if row["duplicate_of"] is None else 0,
             "lines": sum(counts.values()), "quarantined": counts.get("quarantined", 0),
-            "problems": "; ".join(report.problems) if report and report.problems else None,
+            "problems": "; ".join(report.problems) if report and report.problems
+            else row.get("copy_problem"),
             "status": row["status"],
             **{f"n_{k}": counts.get(k, 0) for k in LINE_KINDS},
         }
