@@ -30,7 +30,7 @@ from quality import accounting, frames
 from quality.report import Report, check_report
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
 from quality.validate import CoverageInput, TableResult, validate_table
-from transforms.hours import hour_span, previous_key
+from transforms.hours import hour_span
 from transforms.idb import table as table_def
 from transforms.roles import ROLE_TABLES
 
@@ -97,12 +97,25 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
                   if data.role_hour(role, p) is None
                   and data.failure(role_key(role).to_user_string(), p) is not None]
         keys = [p for p in context.partition_keys if p not in failed]
+        written: dict[tuple[str, str], pl.DataFrame] = {}
+
+        def last_written(name: str, rule: CoversEvents) -> pl.DataFrame:
+            """value -> the last hour of the run that wrote it (read once per table)."""
+            if (name, rule.column) not in written:
+                frames_ = [read_role_frames(logs, role, p)[0].get(name, table_def(name).empty())
+                           .select(pl.col(rule.column).alias("value"), hour=pl.lit(p))
+                           for p in keys]
+                stacked = pl.concat(frames_) if frames_ else pl.DataFrame(
+                    schema={"value": pl.String, "hour": pl.String})
+                written[(name, rule.column)] = stacked.group_by("value").agg(pl.col("hour").max())
+            return written[(name, rule.column)]
+
         for batch in [keys[i:i + HOURS_PER_SUITE] for i in range(0, len(keys), HOURS_PER_SUITE)]:
             hours = [read_role_frames(logs, role, part)[0] for part in batch]
             for n in sorted(wanted):
                 if rules[n].coverage:     # coverage compares one hour with that hour's events
                     for part, tables in zip(batch, hours):
-                        coverage = {r.column: _coverage_input(logs, r, part)
+                        coverage = {r.column: _coverage_input(logs, r, part, last_written(n, r))
                                     for r in rules[n].coverage}
                         results[n].append(validate_table(
                             validator, rules[n], tables.get(n, table_def(n).empty()), part,
@@ -144,13 +157,18 @@ def _as_written(frames_: list[pl.DataFrame], name: str) -> pl.DataFrame:
     return stacked.drop("_hour")
 
 
-def _coverage_input(logs: LogStorage, rule: CoversEvents, part: str) -> CoverageInput:
+def _coverage_input(logs: LogStorage, rule: CoversEvents, part: str,
+                    last_written: pl.DataFrame) -> CoverageInput:
     """The hour's events as the roles read them (every replica's parsed events, reconciled:
-    holes filled, nothing doubled) and the entities the role carried in from the hour before."""
+    holes filled, nothing doubled), the values a later hour of the run wrote, and the entities of
+    the hour's status whose last event is before its end."""
     data = logs.data()
     events = frames.distinct_event_values([data.reconciled_events_file(part)], rule.event_column)
-    previous = data.role_status(rule.role, previous_key(part))
-    return CoverageInput(events, frames.carried_entities(previous))
+    status = data.role_status(rule.role, part)
+    known = (status.filter(pl.col("last_ts") < hour_span(part)[1])["entity"]
+             if status is not None and "last_ts" in status.columns
+             else pl.Series("entity", [], pl.String))
+    return CoverageInput(events, last_written.filter(pl.col("hour") > part)["value"], known)
 
 
 def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:

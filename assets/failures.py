@@ -48,17 +48,28 @@ def each_hour(context, data: DataFolder, stage: str, keys: Iterable[str],
         try:
             done[key] = one_hour(key)
         except Exception as exc:  # noqa: BLE001  (recorded, and the next hour goes on)
-            if machine_problem(exc):
-                raise
-            cause = _blocked_by(data, inputs(key) if inputs else []) or cause_of(exc)
-            if discard is not None:
-                discard(key)
-            data.write_failure(stage, key, cause)
-            failed[key] = cause
-            report(context, f"{stage} {key}: FAILED: {cause}")
+            failed.update(record_failure(context, data, stage, [key], exc, inputs, discard))
         else:
             data.clear_failure(stage, key)
     return done, failed
+
+
+def record_failure(context, data: DataFolder, stage: str, keys: list[str], exc: BaseException,
+                   inputs: Callable[[str], list[tuple[str, str]]] | None = None,
+                   discard: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Record that `stage` could not do `keys` because of `exc` (or of a failed input), after
+    removing what it kept of them; a machine problem is raised instead. Returns key -> cause."""
+    if machine_problem(exc):
+        raise exc
+    needed = [pair for key in keys for pair in (inputs(key) if inputs else [])]
+    cause = _blocked_by(data, needed) or cause_of(exc)
+    for key in keys:
+        if discard is not None:
+            discard(key)
+        data.write_failure(stage, key, cause)
+    report(context, f"{stage} {keys[0]}{f' .. {keys[-1]}' if len(keys) > 1 else ''}: "
+                    f"FAILED: {cause}")
+    return {key: cause for key in keys}
 
 
 def _blocked_by(data: DataFolder, inputs: list[tuple[str, str]]) -> str | None:

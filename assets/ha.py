@@ -15,7 +15,7 @@ from assets.resources import IconConfig, LogStorage
 from transforms.datafolder import LEDGERS
 from transforms.ha import ReplicaClock, dss, merge_hour, renumber
 from transforms.hours import hour_start
-from transforms.roles import Window, with_sources
+from transforms.roles import Window, gcc_index, gls_index, with_sources
 
 HA_GROUP = "ha_reconciliation"
 DSS_KEY = dg.AssetKey(["ha", "data_source_sessions"])
@@ -136,6 +136,10 @@ def build_ha_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> lis
                 windows[r] = renumber(Window(events, parsed["kvpairs"]), n)
             merged = merge_hour(windows, aligned, switches, replicas, part, hour_start(part))
             data.write_reconciled_hour(part, merged.window.events, merged.window.kvpairs)
+            # each role's index of the hour: what later hours look back through
+            data.write_role_index("gcc", part, gcc_index(merged.window.events,
+                                                         merged.window.kvpairs))
+            data.write_role_index("gls", part, gls_index(merged.window.events))
             data.write_ledger("ETL_RECONCILE", part, merged.ledger)
             if merged.inconsistent.height:
                 bad.append(merged.inconsistent.with_columns(hour=pl.lit(part)))

@@ -99,28 +99,28 @@ def prepare(rules: TableRules, frame: pl.DataFrame, lookup: ReferenceLookup | No
 
 
 def coverage_frame(rule: CoversEvents, frame: pl.DataFrame, event_values: pl.Series,
-                   carried: pl.Series) -> pl.DataFrame:
-    """One row per value written or expected: `_WRITTEN` (is in the table), and
-    `_HAS_EVENTS_OR_CARRIED` (has events in the hour, or was carried in from the hour before)."""
+                   written_later: pl.Series, known: pl.Series) -> pl.DataFrame:
+    """One row per value written in the hour or found in its events: `_WRITTEN` (in the table,
+    or kept by a later hour of the run: an entity is kept in the hour of its last event), and
+    `_HAS_EVENTS_OR_CARRIED` (has events in the hour, or is `known`: an entity of the hour's
+    status whose events, all before the hour's end, its rows were built from)."""
     dtype = frame.schema[rule.column]
-    written = frame.select(pl.col(rule.column).drop_nulls().unique()).with_columns(
-        pl.lit(True).alias(rule.WRITTEN))
-    expected = (pl.concat([event_values.cast(dtype).drop_nulls(), carried.cast(dtype).drop_nulls()])
-                .unique().to_frame(rule.column).with_columns(pl.lit(True).alias(rule.EXPECTED)))
-    out = written.join(expected, on=rule.column, how="full", coalesce=True)
-    return out.with_columns(pl.col(rule.WRITTEN).fill_null(False),
-                            pl.col(rule.EXPECTED).fill_null(False)).sort(rule.column)
 
+    def values(series: pl.Series, flag: str) -> pl.DataFrame:
+        return (series.cast(dtype).drop_nulls().unique().to_frame(rule.column)
+                .with_columns(pl.lit(True).alias(flag)))
 
-def carried_entities(status: pl.DataFrame | None) -> pl.Series:
-    """Entities of an hour that the next hour builds again: every entity of a group that is
-    still open at the end of the hour (a call stays with its open consultation, ...)."""
-    if status is None or status.height == 0 or "open" not in status.columns:
-        return pl.Series("entity", [], pl.String)
-    if "group" in status.columns:
-        groups = status.filter(pl.col("open"))["group"].unique()
-        return status.filter(pl.col("group").is_in(groups.implode()))["entity"]
-    return status.filter(pl.col("open"))["entity"]
+    here = values(frame[rule.column], "_here")
+    later = values(written_later, "_later")
+    events = values(event_values, "_events")
+    out = (here.join(events, on=rule.column, how="full", coalesce=True)
+           .join(later, on=rule.column, how="left")
+           .join(values(known, "_known"), on=rule.column, how="left"))
+    return out.select(
+        rule.column,
+        (pl.col("_here").fill_null(False) | pl.col("_later").fill_null(False)).alias(rule.WRITTEN),
+        (pl.col("_events").fill_null(False) | pl.col("_known").fill_null(False))
+        .alias(rule.EXPECTED)).sort(rule.column)
 
 
 def distinct_event_values(paths: list[Path], column: str) -> pl.Series:

@@ -247,8 +247,10 @@ class Reference(Rule):
 
 @dataclass(frozen=True)
 class CoversEvents(Rule):
-    """The table's `column` values equal the hour's distinct event `event_column` values plus the
-    `role`'s entities carried in from the previous hour. Validated on its own frame."""
+    """Every distinct event `event_column` value of the hour is a `column` value the hour (or a
+    later hour of the run: an entity is kept in the hour of its last event) wrote, and every value
+    written has events in the hour or before it (the `role`'s status says so). Validated on its
+    own frame."""
 
     column: str
     event_column: str
@@ -263,7 +265,7 @@ class CoversEvents(Rule):
 
     @property
     def label(self):
-        return f"{self.column} = distinct {self.event_column} of the hour's events (+ carried in)"
+        return f"{self.column} = distinct {self.event_column} of the hour's events (+ kept later)"
 
 
 @dataclass(frozen=True)

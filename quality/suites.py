@@ -87,11 +87,11 @@ def expectations(rule: Rule) -> list[Expect]:
                        {"column": rule.found, "value_set": [True]})]
     if isinstance(rule, CoversEvents):
         return [
-            Expect(rule, f"every {rule.event_column} of the hour's events is a written "
-                         f"{rule.column} (nothing lost)", (rule.WRITTEN,),
+            Expect(rule, f"every {rule.event_column} of the hour's events is a {rule.column} "
+                         f"written by the hour or a later one (nothing lost)", (rule.WRITTEN,),
                    "ExpectColumnValuesToBeInSet", {"column": rule.WRITTEN, "value_set": [True]}),
-            Expect(rule, f"every written {rule.column} has events in the hour or was carried "
-                         f"in (nothing invented)", (rule.EXPECTED,),
+            Expect(rule, f"every written {rule.column} has events in the hour or before it "
+                         f"(nothing invented)", (rule.EXPECTED,),
                    "ExpectColumnValuesToBeInSet", {"column": rule.EXPECTED, "value_set": [True]}),
         ]
     raise TypeError(f"no expectation for {type(rule).__name__}")

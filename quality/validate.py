@@ -44,11 +44,13 @@ class TableResult:
 
 @dataclass
 class CoverageInput:
-    """What a coverage rule compares the table with: the hour's distinct event values and the
-    entities carried in from the previous hour."""
+    """What a coverage rule compares the hour's rows with: the hour's distinct event values, the
+    values later hours of the run wrote, and the entities of the hour's status whose last event
+    is before its end."""
 
     event_values: pl.Series
-    carried: pl.Series
+    written_later: pl.Series
+    known: pl.Series
 
 
 def sample(rules: TableRules, frame: pl.DataFrame, outcome: Outcome) -> pl.DataFrame:
@@ -84,7 +86,8 @@ def validate_table(validator: Validator, rules: TableRules, frame: pl.DataFrame,
         given = (coverage or {}).get(rule.column)
         if given is None:
             continue
-        cov = frames.coverage_frame(rule, prepared, given.event_values, given.carried)
+        cov = frames.coverage_frame(rule, prepared, given.event_values, given.written_later,
+                                    given.known)
         runs.append((cov, validator.run(plan, cov)))
     for data, outcomes in runs:
         result.outcomes += outcomes

@@ -109,7 +109,7 @@ def test_custom_states_start_end_and_user_fields(tmp_path):
     # store-event-data none (default): no custom data; the user events travel with the session
     assert r.tables["G_CUSTOM_DATA_P"].height == r.tables["G_CUSTOM_DATA_S"].height == 0
     assert r.event_keys.height == events.height and set(r.event_keys["key"]) == {sid}
-    assert r.status.rows() == [(sid, False)]
+    assert r.status.select("entity", "open").rows() == [(sid, False)]
     # without AgentRecordUserTypes nothing is recorded
     plain, _ = run(tmp_path / "plain", _states_log())
     assert all(plain.tables[name].height == 0 for name in CUSTOM_TABLES)
@@ -138,7 +138,7 @@ def test_custom_state_closed_by_logout_open_at_end_and_closed_by_dss_end(tmp_pat
         ("7001", 208, "CS_Break", utc("07:01:00.000"), utc("07:05:00.000"), None, None, "logout",
          sid),
         ("7002", 209, "CS_Coaching", utc("07:02:00.000"), None, "new hire", None, None, sid)]
-    assert r.status.rows() == [(sid, True)] and r.open_keys["key"].to_list() == [sid]
+    assert r.status.select("entity", "open").rows() == [(sid, True)] and r.open_keys["key"].to_list() == [sid]
     # the '-' after the logout of 7001 belongs to no session: not carried
     assert r.event_keys.height == events.height - 1
     ends = pl.DataFrame({"dss_id": [events["dss_id"][0]], "end_ts": [events["ts"].max()],
@@ -236,11 +236,11 @@ def test_store_event_data_modes(tmp_path, store):
     assert data_p["EVENTKEY"].n_unique() == data_p.height
     lone = data_p.filter(pl.col("ENDPOINTDN") == "7003")
     if store == "none":
-        assert lone.height == 0 and r.status.rows() == [(sid, False)]
+        assert lone.height == 0 and r.status.select("entity", "open").rows() == [(sid, False)]
     else:
         key = lone["EVENTKEY"][0]
         assert key.startswith(f"{APP}|7003|") and lone["ETL_ENTITY"][0] == key
-        assert sorted(r.status.rows()) == sorted([(sid, False), (key, False)])
+        assert sorted(r.status.select("entity", "open").rows()) == sorted([(sid, False), (key, False)])
     assert set(data_p.filter(pl.col("ENDPOINTDN") == "7001")["ETL_ENTITY"]) == {sid}
 
 

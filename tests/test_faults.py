@@ -21,7 +21,6 @@ import subprocess
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -121,18 +120,18 @@ def kill_during_idb_write(args: list, home: Path, idb: Path, after: str) -> tupl
 
 def test_a_kill_while_writing_a_partition_leaves_whole_partitions_and_a_rerun_completes_it(sim,
                                                                                          tmp_path):
-    # an uninterrupted run, and a run of the first hour only (what the IDB holds after it)
+    # an uninterrupted run; what its first hour wrote is its rows of that partition (each
+    # entity is kept by one hour: the hour of its last event)
     ref = bi.run_cli(load_args(sim, tmp_path / "ref.sqlite"), tmp_path / "ref")
     assert ref.rc == 0, ref.stderr[-2000:]
     reference = tables(tmp_path / "ref.sqlite")
     hours = sorted(reference["G_CALL"]["ETL_PARTITION"].unique())
     assert len(hours) >= 2
     first = hours[0]
-    prefix = bi.run_cli(load_args(sim, tmp_path / "prefix.sqlite", "--start", iso(first),
-                                  "--end", iso(first, hours=1)), tmp_path / "prefix")
-    assert prefix.rc == 0, prefix.stderr[-2000:]
-    after_first_hour = tables(tmp_path / "prefix.sqlite")
-    assert set(after_first_hour["G_CALL"]["ETL_PARTITION"]) == {first}
+    after_first_hour = {name: frame.filter(pl.col("ETL_PARTITION") == first)
+                        if "ETL_PARTITION" in frame.columns else frame
+                        for name, frame in reference.items()}
+    assert after_first_hour["G_CALL"].height > 0
 
     # the run killed while the gcc writer holds its transaction for the second hour
     idb, home = tmp_path / "idb.sqlite", tmp_path / "home"
@@ -164,12 +163,6 @@ def test_a_kill_while_writing_a_partition_leaves_whole_partitions_and_a_rerun_co
     assert again.rc == 0, again.stderr[-2000:]
     for name, frame in tables(idb).items():
         assert frame.equals(reference[name]), name
-
-
-def iso(partition: str, hours: int = 0) -> str:
-    """`2026-03-09-22:00` (+ hours) as the ISO time `--start` / `--end` take."""
-    start = datetime.strptime(partition, "%Y-%m-%d-%H:%M") + timedelta(hours=hours)
-    return start.strftime("%Y-%m-%dT%H:%MZ")
 
 
 # -- small input for the environment faults ------------------------------------------------------

@@ -165,7 +165,7 @@ def test_login_on_two_dns_is_one_session_that_ends_with_the_last_logout(tmp_path
     assert set(hist["AGENTID"]) == {3001} and set(hist["LOGINID"]) == {4001}
     assert hist.select("ETL_DN", "ENDPOINTID").unique().sort("ETL_DN").rows() == [
         ("7001", 1001), ("7002", 1002)]
-    assert r.status.rows() == [(sid, False)] and r.open_keys.height == 0
+    assert r.status.select("entity", "open").rows() == [(sid, False)] and r.open_keys.height == 0
     assert r.event_keys.height == 6 and set(r.event_keys["key"]) == {sid}
     assert all(r.tables[n].height == 0 for n in ("G_AGENT_STATE_RC", "G_AGENT_STATE_RC_A",
                                                  "G_DND_HISTORY"))
@@ -382,7 +382,7 @@ def test_session_open_at_the_end_of_data_gives_provisional_rows(tmp_path):
         (s1, "7001", 0, "Reason", "Break", S.NOTREADY, utc("07:05:00.000"), None)]
     assert rows(r.tables["G_DND_HISTORY"], "LOGINSESSIONID", "AGENTSTATE", "CREATED",
                 "TERMINATED", "ETL_CLOSED_BY") == [(s1, S.NOTREADY, utc("07:06:00.000"), None, None)]
-    assert sorted(r.status.rows()) == sorted([(s1, True), (s2, True)])
+    assert sorted(r.status.select("entity", "open").rows()) == sorted([(s1, True), (s2, True)])
     assert sorted(r.open_keys["key"]) == sorted([s1, s2])
     # every event is in a session, so the carry hands all of them to the next hour
     assert r.event_keys.height == events.height == 5
@@ -422,7 +422,7 @@ def test_closure_rules_dss_end_and_max_duration(tmp_path):
         ("7001", 3, T.STATE, S.NULL, S.READY, None, 1, utc("07:04:01.000"), "gls_max_duration"),
         ("7003", 1, T.STATE, S.READY, S.NULL, None, 1, utc("07:10:00.000"), None)]
     assert cut.tables["G_AGENT_STATE_RC"].height == cut.tables["G_DND_HISTORY"].height == 0
-    assert dict(cut.status.rows())[a1] is False and a1 in cut.open_keys["key"].to_list()
+    assert dict(cut.status.select("entity", "open").rows())[a1] is False and a1 in cut.open_keys["key"].to_list()
 
 
 def test_gls_enumerations_are_in_the_dictionary():

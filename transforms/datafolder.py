@@ -11,8 +11,9 @@ No other module joins a path under the data folder; they ask this one.
       ha/clock_offsets.parquet               each replica's clock against the first
       ha/coverage/<hour>.parquet             ETL_COVERAGE rows of an hour
       ha/reconcile/<hour>.parquet            ETL_RECONCILE rows of an hour
-      ha/events/<hour>/                      the reconciled events and KV pairs of an hour
-      reconciled/<role>/<hour>/              a role's hour: tables/<TABLE>, status, carry/<frame>
+      ha/events/<hour>/                      the reconciled events and KV pairs of an hour, and
+                                             each role's index of them (index_<role>)
+      reconciled/<role>/<hour>/              a role's hour: tables/<TABLE>, status
       failures/<stage>/<hour>.json           why a stage could not do an hour (until it can)
       .lock, .lock.json                      one run at a time, and who holds it
       idb.json                               the IDB this data folder belongs to
@@ -30,9 +31,9 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -49,23 +50,36 @@ class DataFolderBusy(RuntimeError):
 def write_frame(path: Path, frame: pl.DataFrame, **parquet) -> None:
     """One Parquet file, written aside and renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # two writers never share one
     frame.write_parquet(tmp, **parquet)
     tmp.replace(path)
 
 
 def swap_in(staging: Path, final: Path) -> None:
-    """Put a completely written folder in place of `final` (whatever `final` held goes)."""
+    """Put a completely written folder in place of `final` (whatever `final` held goes): the old
+    folder is renamed aside first, so that `final` is never missing for longer than a rename,
+    and two writers of the same folder end with one whole folder."""
     if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
+        old = final.with_name(f".{final.name}.{os.getpid()}.old")
+        try:
+            final.rename(old)
+        except FileNotFoundError:          # another writer moved it meanwhile
+            old = None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    try:
+        staging.rename(final)
+    except OSError:                         # another writer's folder came first: keep it
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager
 def staged_folder(final: Path, staging: Path | None = None) -> Iterator[Path]:
     """A folder filled in a staging place and swapped in place of `final` when the block ends
     without an error (an error leaves `final` as it was and removes the staging folder)."""
-    staging = staging or final.with_name(final.name + STAGING_SUFFIX)
+    if staging is None:
+        _discard_dead_stagings(final)
+        staging = final.with_name(f"{final.name}.{os.getpid()}{STAGING_SUFFIX}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
@@ -74,6 +88,26 @@ def staged_folder(final: Path, staging: Path | None = None) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     swap_in(staging, final)
+
+
+def _discard_dead_stagings(final: Path) -> None:
+    """Staging folders of `final` that a process left when it was killed (its pid is gone)."""
+    if not final.parent.is_dir():
+        return
+    for path in final.parent.glob(f"{final.name}.*{STAGING_SUFFIX}"):
+        pid = path.name[len(final.name) + 1:-len(STAGING_SUFFIX)]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_frames(final: Path, frames: dict[str, pl.DataFrame]) -> None:
@@ -88,7 +122,7 @@ def write_frames(final: Path, frames: dict[str, pl.DataFrame]) -> None:
 def write_text(path: Path, text: str) -> None:
     """A small text file, written aside and renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     tmp.replace(path)
 
@@ -238,6 +272,16 @@ class DataFolder:
         """The reconciled events and KV pairs of an hour (what the roles read), or None."""
         return read_frames(self._reconciled(partition_key), WINDOW_FRAMES)
 
+    def reconciled_hour_exists(self, partition_key: str) -> bool:
+        return self.reconciled_events_file(partition_key).exists()
+
+    def role_index(self, role: str, partition_key: str) -> pl.DataFrame | None:
+        """A role's index of a reconciled hour (transforms/roles/lookback.py), or None."""
+        return read_frame(self._reconciled(partition_key) / f"index_{role}.parquet")
+
+    def write_role_index(self, role: str, partition_key: str, index: pl.DataFrame) -> None:
+        write_frame(self._reconciled(partition_key) / f"index_{role}.parquet", index)
+
     def reconciled_events_file(self, partition_key: str) -> Path:
         return self._reconciled(partition_key) / "events.parquet"
 
@@ -251,13 +295,11 @@ class DataFolder:
         return self.root / "reconciled" / role / hour_name(partition_key)
 
     def write_role_hour(self, role: str, partition_key: str, tables: dict[str, pl.DataFrame],
-                        status: pl.DataFrame, carry: dict[str, pl.DataFrame] | None = None) -> None:
-        """A role's output of one hour: its tables, the status of each entity it wrote, and what
-        it carries to the next hour — replaced together."""
+                        status: pl.DataFrame) -> None:
+        """A role's output of one hour: its tables and the status of each entity it keeps —
+        replaced together."""
         write_frames(self._role_hour(role, partition_key), {
-            **{f"tables/{name}": frame for name, frame in tables.items()},
-            ROLE_STATUS: status,
-            **{f"carry/{name}": frame for name, frame in (carry or {}).items()}})
+            **{f"tables/{name}": frame for name, frame in tables.items()}, ROLE_STATUS: status})
 
     def role_hour(self, role: str, partition_key: str
                   ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame] | None:
@@ -288,11 +330,6 @@ class DataFolder:
         """The entity status (entity, open, [group]) a role's hour wrote, or None."""
         return read_frame(self._role_hour(role, partition_key) / f"{ROLE_STATUS}.parquet")
 
-    def role_carry(self, role: str, partition_key: str, name: str) -> pl.DataFrame | None:
-        """One frame a role's hour carried to the next (`events`, `kvpairs`, or its own)."""
-        return read_frame(self._role_hour(role, partition_key) / "carry" / f"{name}.parquet")
-
-    # failures: why a stage (an asset's key, `roles/gcc`) could not do an hour
     def _failure(self, stage: str, partition_key: str) -> Path:
         folder = self.root / "failures" / stage.replace("/", "__")
         return folder / f"{hour_name(partition_key)}.json"

@@ -1,7 +1,8 @@
 """The IDB rows of each ICON role from a window of reconciled events: `gcc` (calls, parties,
 interactions), `gls` (login sessions, agent states), `gud` (attached data). Every role's build
-returns a `RoleResult`; `hour` runs one hour of a role (the window, what it carries to the next
-hour, its output in the data folder); `carry` is the window and what an hour hands on."""
+returns a `RoleResult`; `chunk` builds consecutive hours at once, with the earlier events of what
+is still open when they start (`lookback`, from each reconciled hour's index), and keeps each
+entity in its hour; `jobs` runs chunks in worker processes; `carry` is the window."""
 
 from transforms.exports import lazy_exports
 
@@ -10,10 +11,11 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "gcc.build": ["build_gcc"],
     "gls.build": ["PARTY_LOOKUP", "build_gls", "gls_kvpairs"],
     "gls.custom": ["CUSTOM_TABLES"],
-    "gls.parties": ["parties_to_carry", "party_lookup"],
     "gud.build": ["build_gud"],
-    "hour": ["PartitionOrderError", "RoleHour", "first_data", "monitored_switches", "run_hour",
-             "same_hour"],
+    "chunk": ["PartitionOrderError", "first_data", "monitored_switches", "plan_chunks",
+              "run_chunk"],
+    "jobs": ["JobSummary", "RoleJob", "run_jobs"],
+    "lookback": ["LookbackError", "gcc_index", "gls_index", "hour_index"],
     "result": ["RoleResult"],
     "tables": ["GCC_TABLES", "GLS_TABLES", "GUD_TABLES", "ROLE_TABLES"],
 })

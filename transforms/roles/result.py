@@ -9,7 +9,7 @@ import polars as pl
 
 from transforms.idb import table
 
-STATUS_SCHEMA = {"entity": pl.String, "open": pl.Boolean}
+STATUS_SCHEMA = {"entity": pl.String, "open": pl.Boolean, "last_ts": pl.Datetime("us", "UTC")}
 OPEN_KEYS_SCHEMA = {"key": pl.String}
 EVENT_KEYS_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "key": pl.String}
 
@@ -24,7 +24,8 @@ class RoleResult:
 
     * `tables`: IDB table name -> rows (conformed to the table);
     * `status`: one row per entity written (`entity` = the rows' ETL_ENTITY, `open`: its rows are
-      provisional, it has not ended; roles whose entities move together add `group`);
+      provisional, it has not ended; `last_ts`: the last event its rows depend on; roles whose
+      entities move together add `group`);
     * `open_keys` (`key`): entities whose events the next window must see again (carried);
     * `event_keys` (`file_id`, `line`, `key`): the entity each event of the window belongs to.
     """

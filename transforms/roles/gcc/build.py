@@ -27,7 +27,8 @@ GCC_TABLES = ["G_IR", "G_IR_ACTIVE", "G_IR_HISTORY", "G_CALL", "G_CALL_ACTIVE", 
               "G_VIRTUAL_QUEUE", "G_IS_LINK", "G_IS_LINK_HISTORY", "GSYS_DNPREMOTELOCATION"]
 # status: each call (ETL_ENTITY), the group it is built with (a call and its consultations,
 # merged calls, the calls an ISCC link joins) and whether it is still open
-STATUS_SCHEMA = {"entity": pl.String, "group": pl.String, "open": pl.Boolean}
+STATUS_SCHEMA = {"entity": pl.String, "group": pl.String, "open": pl.Boolean,
+                 "last_ts": pl.Datetime("us", "UTC")}
 
 
 def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot,
@@ -79,7 +80,9 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         **_routing_tables(hist, ev, kvpairs, base, endpoints, facts, partition),
         **_link_tables(halves, iscc.link_history(halves, moves), partition, monitored),
     }
-    status = facts.select(entity="call", group="group", open=pl.col("end_ts").is_null())
+    # a call's rows can change until the last event of its group
+    status = facts.select(entity="call", group="group", open=pl.col("end_ts").is_null(),
+                          last_ts=pl.col("last_ts").max().over("group"))
     open_groups = status.filter(pl.col("open")).select(key=pl.col("group")).unique().sort("key")
     event_groups = (base.select("file_id", "line", "call").join(grouped, on="call", how="inner")
                     .select("file_id", "line", key="group"))

@@ -3,6 +3,8 @@ from the configuration, a call key for every event, and the few KV values the mo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 
 from transforms.config import ConfigSnapshot
@@ -55,22 +57,39 @@ def prepare(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot)
     return base.sort("ord")
 
 
+# a T-Server answers a request at once; a ReferenceID comes back (a client's counter wraps, a
+# client restarts) long after: an EventError answers the request of its ReferenceID before it
+# within this much time
+REPLY_WITHIN = timedelta(seconds=30)
+
+
 def transfer_failures(base: pl.DataFrame) -> pl.DataFrame:
     """EventError replies that answer a transfer or conference request (same T-Server, same
-    ReferenceID): the call's transfer failed (G_CALL_HISTORY call_trfailed)."""
-    requests = base.filter((pl.col("direction") == "request")
-                           & pl.col("message").is_in(TRANSFER_REQUESTS)).select(
-        "app", "reference_id", _request=pl.col("message"), _call=pl.col("call"))
-    errors = base.filter(pl.col("message") == "EventError")
-    return (errors.join(requests, on=["app", "reference_id"], how="inner")
+    ReferenceID, the latest such request before the reply, within REPLY_WITHIN): the call's
+    transfer failed (G_CALL_HISTORY call_trfailed). Matching the latest request, not every
+    earlier one, makes the answer the same in a window of any length."""
+    requests = (base.filter((pl.col("direction") == "request")
+                            & pl.col("message").is_in(TRANSFER_REQUESTS))
+                .filter(pl.col("reference_id").is_not_null())
+                .select("app", "reference_id", _ord=pl.col("ord"), _ts=pl.col("ts"),
+                        _request=pl.col("message"), _call=pl.col("call")).sort("_ord"))
+    errors = base.filter((pl.col("message") == "EventError")
+                         & pl.col("reference_id").is_not_null()).sort("ord")
+    matched = errors.join_asof(requests, left_on="ord", right_on="_ord",
+                               by=["app", "reference_id"], strategy="backward",
+                               check_sortedness=False)   # sorted by ord above
+    return (matched.filter(pl.col("_request").is_not_null()
+                           & (pl.col("ts") - pl.col("_ts") <= REPLY_WITHIN))
             .select(pl.coalesce("_call", "call").alias("call"), "ts", "ord", "src", "dss_id",
                     "_request", "error_code"))
 
 
 def route_requests(base: pl.DataFrame) -> pl.DataFrame:
-    """RequestRouteCall from the router: (app, reference_id) -> route_type."""
-    return (base.filter((pl.col("direction") == "request") & pl.col("message").is_in(ROUTE_REQUESTS))
-            .group_by("app", "reference_id").agg(route_type=pl.col("route_type").first()))
+    """RequestRouteCall from the router: app, reference_id, ord, ts, route_type (each request;
+    the routing result takes the latest one before the EventRouteUsed that answers it)."""
+    return (base.filter((pl.col("direction") == "request") & pl.col("message").is_in(ROUTE_REQUESTS)
+                        & pl.col("reference_id").is_not_null())
+            .select("app", "reference_id", "ord", "ts", "route_type").sort("ord"))
 
 
 def call_events(base: pl.DataFrame) -> pl.DataFrame:

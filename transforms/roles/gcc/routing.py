@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.idb.dictionary import CCEvent, DnType, PartyHistoryChange, RouteResult, VqResult
+from transforms.roles.gcc.prep import REPLY_WITHIN
 
 RTARGET_KEYS = {"RTargetRuleSelected": "RTARGETRULESELECTED",
                 "RTargetObjectSelected": "RTARGETOBJECTSELECTED",
@@ -30,15 +31,33 @@ def _stays(hist: pl.DataFrame, is_kind: pl.Expr) -> pl.DataFrame:
     return first.join(last, on="party_id", how="left")
 
 
+def _with_route_type(stays: pl.DataFrame, requests: pl.DataFrame) -> pl.DataFrame:
+    """`route_type` of the RequestRouteCall a stay's end answers: the latest request of its
+    T-Server and ReferenceID before the end, within REPLY_WITHIN (the same in any window)."""
+    ended = stays.filter(pl.col("end_ord").is_not_null() & pl.col("reference_id").is_not_null())
+    rest = stays.join(ended.select("party_id"), on="party_id", how="anti")
+    answered = (ended.with_columns(pl.col("end_ord").cast(pl.UInt32)).sort("end_ord")
+                .join_asof(requests.rename({"ord": "_ord", "ts": "_ts"})
+                           .with_columns(pl.col("_ord").cast(pl.UInt32)),
+                           left_on="end_ord", right_on="_ord", by=["app", "reference_id"],
+                           strategy="backward", check_sortedness=False)
+                .with_columns(route_type=pl.when(pl.col("terminated") - pl.col("_ts") <= REPLY_WITHIN)
+                              .then(pl.col("route_type")))
+                .drop("_ord", "_ts"))
+    return pl.concat([answered, rest.with_columns(route_type=pl.lit(None, dtype=pl.Int64))],
+                     how="diagonal_relaxed")
+
+
 def route_results(hist: pl.DataFrame, user_data: pl.DataFrame, route_types: pl.DataFrame) -> pl.DataFrame:
     """One row per routing-point party. `user_data`: call, ord, key, value (every UserData
-    member of the call's events); `route_types`: app, reference_id, route_type."""
+    member of the call's events); `route_types`: the RequestRouteCall of the window
+    (`prep.route_requests`)."""
     is_rp = pl.col("endpoint_type").is_in(RP_TYPES) | (
         pl.col("endpoint_type").is_null() & (pl.col("cc_event") == int(CCEvent.EVENT_ROUTE_REQUEST)))
     rp_ids = hist.filter(is_rp).select("party_id").unique()
     stays = _stays(hist.join(rp_ids, on="party_id", how="semi"), pl.lit(True))
     stays = stays.join(hist.select("party_id", "app").unique("party_id"), on="party_id", how="left")
-    stays = stays.join(route_types, on=["app", "reference_id"], how="left")
+    stays = _with_route_type(stays, route_types)
     # the latest value of each RTarget key at or before the end of the stay
     keys = user_data.filter(pl.col("key").is_in(list(RTARGET_KEYS)))
     seen = (stays.select("party_id", "call", "end_ord").join(keys, on="call", how="inner")

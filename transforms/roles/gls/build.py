@@ -77,7 +77,8 @@ def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         **_reason_tables(rc, per_session, look, partition, opts.active_reason_codes),
         "G_DND_HISTORY": _dnd(dnd, per_session, look, partition),
     }
-    status = sess.select(entity=pl.col("sid"), open=pl.col("end_ts").is_null())
+    status = sess.select(entity=pl.col("sid"), open=pl.col("end_ts").is_null(),
+                         last_ts=pl.col("_last_ts"))
     open_keys = found.sessions.filter(pl.col("raw_open")).select(key=pl.col("sid"))
     event_keys = found.event_keys.select(pl.col("file_id").cast(pl.UInt32),
                                          pl.col("line").cast(pl.UInt32), "key")

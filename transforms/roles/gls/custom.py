@@ -69,7 +69,8 @@ def build_custom(events: pl.DataFrame, kvpairs: pl.DataFrame, cfg: CustomSetting
         "G_CUSTOM_DATA_S": _data_rows(data_s, "G_CUSTOM_DATA_S", partition),
     }
     status = (data_p.filter(pl.col("sid").is_null())
-              .select(entity=pl.col("eventkey"), open=pl.lit(False)).unique(maintain_order=True))
+              .select(entity=pl.col("eventkey"), open=pl.lit(False), last_ts=pl.col("ts"))
+              .unique("entity", maintain_order=True))
     event_keys = in_session.select(pl.col("file_id").cast(pl.UInt32),
                                    pl.col("line").cast(pl.UInt32), key=pl.col("sid"))
     return RoleResult({name: table(name).conform(frame) for name, frame in tables.items()},

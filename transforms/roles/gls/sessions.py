@@ -78,6 +78,14 @@ def session_ids(apps: list, agents: list, created: list[datetime]) -> list[str]:
             for app, agent, ts in zip(apps, agents, created)]
 
 
+def login_sessions(ev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(spans, sessions) of `ev` before the artificial closures: only the agent events of DNs
+    decide them, so the agent events alone give the spans every event gives."""
+    spans, _ = _dn_spans(ev)
+    sessions, spans = _sessions(spans)
+    return spans, sessions
+
+
 def assign(ev: pl.DataFrame, dss_ends: pl.DataFrame | None, max_duration: int,
            horizon: datetime | None) -> Sessions:
     """`ev`: `prep.dn_events`; `dss_ends`: dss_id, end_ts, end_src of data source sessions known to

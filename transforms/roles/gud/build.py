@@ -32,11 +32,12 @@ def build_gud(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
               gcc: RoleResult, spec: AdataSpec = AdataSpec(),
               default_history: str = "none", partition: str = "") -> RoleResult:
     """`events` / `kvpairs`: the same window `build_gcc` saw (with `src`, `dss_id`); `gcc`: its
-    result. The calls' attached data is rewritten with the calls (gcc's status); nothing is
-    carried of its own."""
+    result (or at least its rows of the window's calls). The calls' attached data is rewritten
+    with the calls (gcc's status of the window's calls); nothing is carried of its own."""
     ev = call_events(prepare(events, kvpairs, config))
+    status = gcc.status.filter(pl.col("entity").is_in(ev["call"].unique().implode()))
     if ev.height == 0:
-        return RoleResult({name: table(name).empty() for name in GUD_TABLES}, gcc.status)
+        return RoleResult({name: table(name).empty() for name in GUD_TABLES}, status)
     ev = ev.with_columns(has_user_data=(pl.col("user_data").is_not_null()
                                         if "user_data" in ev.columns else pl.lit(False)))
     changes = call_changes(ev, kvpairs).join(
@@ -44,7 +45,7 @@ def build_gud(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         on=["call", "ord"], how="left")
     changes = _attribute(changes, ev, gcc.tables)
     return RoleResult({**_vertical_tables(changes, spec, default_history, partition),
-                       **_horizontal_tables(changes, spec, partition)}, gcc.status)
+                       **_horizontal_tables(changes, spec, partition)}, status)
 
 
 # -- party and CSeq --------------------------------------------------------------------------------
