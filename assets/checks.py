@@ -29,7 +29,7 @@ from assets.roles import read_role_frames, role_key
 from quality import accounting, frames
 from quality.report import Report, check_report
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
-from quality.validate import CoverageInput, TableResult, validate_table
+from quality.validate import CoverageInput, TableResult, coverage_rows, validate_table
 from transforms.hours import hour_span
 from transforms.idb import table as table_def
 from transforms.roles import ROLE_TABLES
@@ -89,7 +89,7 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
         wanted = {n for n in names if any(k.asset_key == idb_key(n) for k in selected)}
         validator = Validator()
         options = icon.options()
-        lookup = frames.ReferenceLookup(idb.store().engine)
+        lookup = frames.ReferenceLookup(idb.store())
         results: dict[str, list[TableResult]] = {n: [] for n in wanted}
         data = logs.data()
         # an hour whose build failed has nothing to check (the failure is on record)
@@ -112,19 +112,16 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
 
         for batch in [keys[i:i + HOURS_PER_SUITE] for i in range(0, len(keys), HOURS_PER_SUITE)]:
             hours = [read_role_frames(logs, role, part)[0] for part in batch]
+            label = batch[0] if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
             for n in sorted(wanted):
-                if rules[n].coverage:     # coverage compares one hour with that hour's events
-                    for part, tables in zip(batch, hours):
-                        coverage = {r.column: _coverage_input(logs, r, part, last_written(n, r))
-                                    for r in rules[n].coverage}
-                        results[n].append(validate_table(
-                            validator, rules[n], tables.get(n, table_def(n).empty()), part,
-                            lookup, coverage, options))
-                    continue
-                frame = _as_written([t.get(n, table_def(n).empty()) for t in hours], n)
-                label = batch[0] if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
-                results[n].append(validate_table(validator, rules[n], frame, label, lookup,
-                                                 None, options))
+                written_by_hour = [t.get(n, table_def(n).empty()) for t in hours]
+                # coverage compares each hour with that hour's events; one suite run for all
+                coverage = {r.column: coverage_rows(r, [
+                    (part, frame, _coverage_input(logs, r, part, last_written(n, r)))
+                    for part, frame in zip(batch, written_by_hour)]) for r in rules[n].coverage}
+                results[n].append(validate_table(
+                    validator, rules[n], _as_written(written_by_hour, n), label, lookup,
+                    coverage, options, hours=batch))
         context.log.info(f"{role} quality: {len(wanted)} tables x {len(context.partition_keys)} "
                          f"hours in {time.perf_counter() - started:.2f} s "
                          f"({lookup.queries} IDB lookups)")
@@ -201,14 +198,11 @@ def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.As
         root = logs.replica_root(replica)
         validator = Validator()
         data = logs.data()
-        hours = []
-        for part in context.partition_keys:
-            # an hour refused (or failed) was not written: its events are not compared
-            written = data.failure(key.to_user_string(), part) is None
-            hours.append(accounting.account_hour(
-                validator, part, registry, root, data.replica(replica),
-                data.parsed_events_file(replica, part) if written else None, *hour_span(part),
-                warn, fail))
+        # an hour refused (or failed) was not written: its events are not compared
+        hours = accounting.account_hours(validator, [
+            (part, data.parsed_events_file(replica, part)
+             if data.failure(key.to_user_string(), part) is None else None, *hour_span(part))
+            for part in context.partition_keys], registry, root, data.replica(replica), warn, fail)
         selected = context.selected_asset_check_keys
         if dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING) in selected:
             yield _result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),

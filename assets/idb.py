@@ -1,12 +1,12 @@
 """The IDB itself: per hour, the reconciled entities replace their rows in the SQL tables
-(docs/architecture.md, "Writing a partition"); reference, data-source-session and ledger tables
+(docs/architecture.md, "Writing the IDB"); reference, data-source-session and ledger tables
 beside them."""
 
 
 import dagster as dg
 import polars as pl
 
-from assets.failures import each_hour, failure_metadata
+from assets.failures import each_hour, failure_metadata, record_failure
 from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
 from assets.ingest import segments_key
 from assets.metadata import preview
@@ -15,7 +15,15 @@ from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import read_role_frames, role_key
 from transforms.datafolder import LEDGERS
 from transforms.ha import dss
-from transforms.idb import DSS_TABLES, WriteReport, dictionary, redact_url, table, timecode_frame
+from transforms.idb import (
+    DSS_TABLES,
+    WriteReport,
+    dictionary,
+    latest_versions,
+    redact_url,
+    table,
+    timecode_frame,
+)
 from transforms.roles import ROLE_TABLES
 
 IDB_GROUP = "idb"
@@ -25,6 +33,8 @@ class EntitiesRefused(RuntimeError):
     """The IDB refused the rows of some entities of an hour (the others were written)."""
 
 ROLES = list(ROLE_TABLES)
+# the most hours of a role written in one transaction (what bounds the writer's memory)
+WRITE_HOURS = 24
 LEDGER_TABLES = tuple(LEDGERS)
 
 
@@ -127,8 +137,9 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
 
 
 def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """One IDB asset per table of a role, written together per hour: entity tables replace the
-    hour's entities (docs/architecture.md), the few tables without entities are upserted."""
+    """One IDB asset per table of a role, written together: the run's hours go in batches of
+    up to WRITE_HOURS, each one transaction in which every entity is replaced by the latest
+    hour that has it (docs/architecture.md); the few tables without entities are upserted."""
     names = ROLE_TABLES[role]
 
     @dg.multi_asset(
@@ -142,34 +153,38 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
     )
     def write(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
         store = idb.store_for(logs)
+        data = logs.data()
+        stage = f"idb_{role}"
         monitored = sorted(load_clock(logs, icon.snapshot_data().switches()).sessions["switch"]
                            .unique().to_list())
         total = WriteReport()
+        failed: dict[str, str] = {}
 
-        def one_hour(part: str) -> None:
-            tables, status = read_role_frames(logs, role, part)
-            frames = {n: tables.get(n, table(n).empty()) for n in names}
-            by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
-            written = store.write_entities(by_entity, status["entity"].to_list(), part)
-            for n, f in frames.items():
-                if n not in by_entity:
-                    store.upsert(n, f)
-            if "GSYS_DNPREMOTELOCATION" in frames:
-                # a switch whose logs arrived since is no longer a remote location
-                store.delete_in("GSYS_DNPREMOTELOCATION", "REMOTELOCATION", monitored)
+        def inputs(part: str) -> list[tuple[str, str]]:
+            return [(role_key(role).to_user_string(), part)]
+
+        staged_hours = [k for k in context.partition_keys if data.role_status(role, k) is not None]
+        for part in sorted(set(context.partition_keys) - set(staged_hours)):
+            failed.update(record_failure(context, data, stage, [part], FileNotFoundError(
+                f"no {role} output for {part}: materialize {role_key(role).to_user_string()} "
+                f"first"), inputs))
+        for batch in write_batches(staged_hours):
+            try:
+                written, owners = write_hours(store, role, names, logs, batch, monitored)
+            except Exception as exc:  # noqa: BLE001  (recorded; the next batch goes on)
+                failed.update(record_failure(context, data, stage, batch, exc, inputs))
+                continue
             total.add(written)
-            report(context, f"IDB {role} {part}: {sum(written.rows.values()):,} rows, "
+            refused = refused_hours(written.refused, owners, redact_url(idb.url))
+            for part in batch:
+                if part in refused:
+                    # the batch's other entities are written; these wait for the next run
+                    failed.update(record_failure(context, data, stage, [part], refused[part]))
+                else:
+                    data.clear_failure(stage, part)
+            report(context, f"IDB {role} {batch[0]} .. {batch[-1]}: "
+                            f"{sum(written.rows.values()):,} rows in {written.seconds:.1f} s, "
                             f"{written.skipped_entities} entities left to later hours")
-            if written.refused:
-                # the hour's other entities are written; these wait for the next run
-                shown = "; ".join(f"{entity}: {why}"
-                                  for entity, why in sorted(written.refused.items())[:5])
-                raise EntitiesRefused(f"{len(written.refused)} entities refused by the IDB "
-                                      f"{redact_url(idb.url)}: {shown}")
-
-        _, failed = each_hour(
-            context, logs.data(), f"idb_{role}", context.partition_keys, one_hour,
-            inputs=lambda part: [(role_key(role).to_user_string(), part)])
         rows, replaced, over = total.rows, total.deleted, total.over_length
         for name in names:
             # no COUNT(*) of the table: on an IDB of years it would cost more than the hour
@@ -181,3 +196,39 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata=meta)
 
     return write
+
+
+def write_batches(hours: list[str]) -> list[list[str]]:
+    """The run's hours in time order, WRITE_HOURS at a time."""
+    ordered = sorted(hours)
+    return [ordered[i:i + WRITE_HOURS] for i in range(0, len(ordered), WRITE_HOURS)]
+
+
+def write_hours(store, role: str, names: list[str], logs: LogStorage, batch: list[str],
+                monitored: list[str]) -> tuple[WriteReport, pl.DataFrame]:
+    """Write the staged hours `batch` of `role` (one transaction for the entity tables);
+    returns what was written and which hour each entity was written for."""
+    staged = {part: read_role_frames(logs, role, part) for part in batch}
+    frames, owners = latest_versions(staged, names)
+    by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
+    written = store.write_entities(by_entity, owners, batch)
+    for n, f in frames.items():
+        if n not in by_entity:
+            store.upsert(n, f)
+    if "GSYS_DNPREMOTELOCATION" in frames:
+        # a switch whose logs arrived since is no longer a remote location
+        store.delete_in("GSYS_DNPREMOTELOCATION", "REMOTELOCATION", monitored)
+    return written, owners
+
+
+def refused_hours(refused: dict[str, str], owners: pl.DataFrame,
+                  idb: str) -> dict[str, EntitiesRefused]:
+    """The hours whose entities the IDB refused, each with what it said (the first five)."""
+    owner = dict(owners.filter(pl.col("ETL_ENTITY").is_in(list(refused))).iter_rows())
+    by_hour: dict[str, list[tuple[str, str]]] = {}
+    for entity, why in sorted(refused.items()):
+        by_hour.setdefault(owner[entity], []).append((entity, why))
+    return {part: EntitiesRefused(
+                f"{len(mine)} entities refused by the IDB {idb}: "
+                + "; ".join(f"{entity}: {why}" for entity, why in mine[:5]))
+            for part, mine in by_hour.items()}

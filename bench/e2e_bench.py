@@ -51,7 +51,7 @@ def pg_database() -> tuple[str, callable]:
 
 def load(sim: Path, url: str, home: Path, checks: bool = True) -> dict:
     shutil.rmtree(home, ignore_errors=True)
-    env = {**os.environ, "ICON_HOME": str(home)}
+    env = {**os.environ, "ICON_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
     cmd = [str(ROOT / ".venv" / "bin" / "icon-etl"), "load", "--logs", str(sim / "logs"),
            "--idb", url, "--config", str(sim / "config.json"),
            "--options", str(ROOT / "examples" / "icon-options.toml"), "--quiet"] \
@@ -66,8 +66,23 @@ def load(sim: Path, url: str, home: Path, checks: bool = True) -> dict:
         raise SystemExit(f"icon-etl load failed ({done.returncode})")
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     summary["wall_seconds"] = seconds
+    summary["stages"] = stage_seconds(home / "dagster_home")
     summary["peak_rss_mb"] = max(peak, before) / 1024
     return summary
+
+
+def stage_seconds(dagster_home: Path) -> dict[str, float]:
+    """Seconds per step (summed over the load's runs), from the Dagster instance's own step
+    events: what the UI shows on each run's timeline."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    stages: dict[str, float] = {}
+    for run in instance.get_runs():
+        for step in instance.get_run_step_stats(run.run_id):
+            if step.start_time and step.end_time:
+                stages[step.step_key] = stages.get(step.step_key, 0.0) + step.end_time - step.start_time
+    return stages
 
 
 def main() -> int:
@@ -107,6 +122,9 @@ def main() -> int:
         print(f"  {rows / secs:8,.0f} IDB rows/s  ({rows:,} rows)")
         print(f"  {s['peak_rss_mb']:8,.0f} MB peak RSS")
         print(f"  {span_hours * 3600 / secs:8,.0f}x real time")
+        print("  seconds per step (steps of one run overlap when they run in parallel):")
+        for step, spent in sorted(s["stages"].items(), key=lambda kv: -kv[1]):
+            print(f"    {spent:7.1f}  {step}")
     return 0
 
 

@@ -104,12 +104,12 @@ def run(args, out: Path) -> int:
     from quality import accounting, frames
     from quality.rules import rules_for
     from quality.suites import Validator
-    from quality.validate import validate_table
+    from quality.validate import coverage_rows, validate_table
 
     t0 = time.perf_counter()
     validator = Validator()
     context_s = time.perf_counter() - t0
-    lookup = frames.ReferenceLookup(idb.store().engine)
+    lookup = frames.ReferenceLookup(idb.store())
     options = icon.options()
     print(f"\n{'table':28s} {'rows':>8s} {'expect.':>7s} {'failed':>6s} {'seconds':>8s}")
     total = 0.0
@@ -119,8 +119,11 @@ def run(args, out: Path) -> int:
         for name in names:
             rules = rules_for(name)
             t0 = time.perf_counter()
-            coverage = {r.column: _coverage_input(logs, r, part) for r in rules.coverage}
             frame = tables.get(name, rules.table.empty())
+            # one hour alone: no later hour of the run wrote anything
+            nothing_later = pl.DataFrame(schema={"value": pl.String, "hour": pl.String})
+            coverage = {r.column: coverage_rows(r, [(part, frame, _coverage_input(
+                logs, r, part, nothing_later))]) for r in rules.coverage}
             res = validate_table(validator, rules, frame, part, lookup, coverage, options)
             dt = time.perf_counter() - t0
             total += dt

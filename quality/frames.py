@@ -12,46 +12,60 @@ import sqlalchemy as sa
 
 from quality.rules import CoversEvents, HistoryOrder, Reference, TableRules
 from transforms.config import IconOptions
-from transforms.idb import TABLES
+from transforms.idb import TABLES, IdbStore
 
 IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 class ReferenceLookup:
-    """Which referenced keys exist in the IDB. Only the keys the hour refers to are looked up
-    (bound parameters, in chunks, on the parent's first key column, which the IDB indexes), and
-    answers are kept for the rest of the run: the IDB does not change while checks run."""
+    """Which referenced keys exist in the IDB. Only the keys the rows refer to are looked up:
+    loaded into a temporary table and joined with the parent in one query per rule (identifiers
+    checked, values never in the SQL text); answers are kept for the rest of the run (the IDB
+    does not change while checks run)."""
 
-    def __init__(self, engine: sa.Engine, chunk: int = 500):
-        self.engine = engine
-        self.chunk = chunk
-        self._asked: dict[tuple[str, tuple[str, ...]], set[tuple]] = {}
-        self._present: dict[tuple[str, tuple[str, ...]], set[tuple]] = {}
+    TEMP = "etl_refkeys_tmp"
+
+    def __init__(self, store: IdbStore):
+        self.store = store
+        self._asked: dict[tuple[str, tuple[str, ...]], pl.DataFrame] = {}
+        self._present: dict[tuple[str, tuple[str, ...]], pl.DataFrame] = {}
         self.queries = 0
 
-    def present(self, parent: str, parent_key: tuple[str, ...], keys: list[tuple]) -> set[tuple]:
-        """The subset of `keys` (tuples in `parent_key` order) that `parent` holds."""
+    def present(self, parent: str, parent_key: tuple[str, ...], keys: pl.DataFrame) -> pl.DataFrame:
+        """The rows of `keys` (columns in `parent_key` order, any names) that `parent` holds."""
         if parent not in TABLES or not IDENTIFIER.match(parent) or any(
                 c not in TABLES[parent].column_names for c in parent_key):
             raise ValueError(f"not an IDB table and key: {parent!r} {parent_key!r}")
+        names = keys.columns
+        canonical = [f"k{n}" for n in range(len(parent_key))]
+        keys = keys.rename(dict(zip(names, canonical))).drop_nulls().unique()
         slot = (parent, tuple(parent_key))
-        asked = self._asked.setdefault(slot, set())
-        present = self._present.setdefault(slot, set())
-        todo = sorted({k for k in keys if k not in asked}, key=repr)
-        first = parent_key[0]
-        columns = ", ".join(parent_key)
-        for i in range(0, len(todo), self.chunk):
-            part = todo[i:i + self.chunk]
-            firsts = sorted({k[0] for k in part}, key=repr)
-            marks = ", ".join(f":k{n}" for n in range(len(firsts)))
-            query = sa.text(f"SELECT {columns} FROM {parent} WHERE {first} IN ({marks})")
-            with self.engine.connect() as conn:
-                rows = conn.execute(query, {f"k{n}": v for n, v in enumerate(firsts)}).fetchall()
-            self.queries += 1
-            wanted = set(part)
-            present.update(t for t in (tuple(r) for r in rows) if t in wanted)
-            asked.update(part)
-        return {k for k in keys if k in present}
+        asked = self._asked.get(slot)
+        todo = keys if asked is None else keys.join(asked, on=canonical, how="anti")
+        if todo.height:
+            found = self._query(parent, parent_key, todo)
+            self._asked[slot] = todo if asked is None else pl.concat([asked, todo])
+            have = self._present.get(slot)
+            self._present[slot] = found if have is None else pl.concat([have, found])
+        have = self._present.get(slot)
+        hits = keys.clear() if have is None else keys.join(have, on=canonical, how="semi")
+        return hits.rename(dict(zip(canonical, names)))
+
+    def _query(self, parent: str, parent_key: tuple[str, ...], todo: pl.DataFrame) -> pl.DataFrame:
+        cols = todo.columns
+        types = ["BIGINT" if dtype.is_integer() else "TEXT" for dtype in todo.dtypes]
+        temp = f"{self.TEMP}_{''.join(t[0] for t in types)}"      # one per key shape
+        on = " AND ".join(f"p.{c} = t.{k}" for c, k in zip(parent_key, cols))
+        with self.store.engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "
+                                 f"({', '.join(f'{k} {t}' for k, t in zip(cols, types))})"))
+            conn.execute(sa.text(f"DELETE FROM {temp}"))
+            self.store.bulk_insert(conn, temp, cols, todo)
+            rows = conn.execute(sa.text(
+                f"SELECT DISTINCT {', '.join(f't.{k}' for k in cols)} FROM {temp} t "
+                f"JOIN {parent} p ON {on}")).fetchall()
+        self.queries += 1
+        return pl.DataFrame(rows, schema=todo.schema, orient="row")
 
 
 def with_references(frame: pl.DataFrame, rules: list[Reference],
@@ -59,19 +73,13 @@ def with_references(frame: pl.DataFrame, rules: list[Reference],
     """Add each reference rule's `found` column: True / False; null when the row has no
     reference."""
     for rule in rules:
-        keys = frame.select(rule.key).drop_nulls().unique()
-        values = [tuple(r) for r in keys.iter_rows()]
-        hits = lookup.present(rule.parent, rule.parent_key, values) if values else set()
-        hit_frame = pl.DataFrame([list(h) for h in hits], schema=keys.schema, orient="row") \
-            if hits else keys.clear()
-        found = (frame.select(rule.key).with_row_index("_ROW")
-                 .join(hit_frame.with_columns(pl.lit(True).alias("_HIT")), on=list(rule.key),
-                       how="left", maintain_order="left", nulls_equal=False)
-                 .sort("_ROW"))
+        hits = lookup.present(rule.parent, rule.parent_key, frame.select(rule.key))
         any_null = pl.any_horizontal([pl.col(c).is_null() for c in rule.key])
-        frame = frame.with_columns(
-            found.select(pl.when(any_null).then(None).otherwise(pl.col("_HIT").fill_null(False))
-                         .alias(rule.found)).to_series())
+        frame = (frame.join(hits.with_columns(_HIT=pl.lit(True)), on=list(rule.key), how="left",
+                            maintain_order="left", nulls_equal=False)
+                 .with_columns(pl.when(any_null).then(None)
+                               .otherwise(pl.col("_HIT").fill_null(False)).alias(rule.found))
+                 .drop("_HIT"))
     return frame
 
 

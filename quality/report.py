@@ -46,8 +46,8 @@ class Report:
 def check_report(check: str, table: str, results: list[TableResult], suite: str) -> Report:
     """Aggregate one table's results of one check over the run's partitions."""
     evaluated = sum(len(r.outcomes_of(check)) for r in results)
-    failures = [(r.partition, f) for r in results for f in r.failures_of(check)]
-    partitions = [r.partition for r in results]
+    failures = [(f.where or r.partition, f) for r in results for f in r.failures_of(check)]
+    partitions = [hour for r in results for hour in (r.hours or [r.partition])]
     meta: dict[str, Any] = {
         "partitions": partition_span(partitions),
         "rows_checked": sum(r.rows for r in results),

@@ -1,6 +1,6 @@
-"""Validate what one hour wrote to one IDB table, without Dagster: the table's suite on its rows
-(plus derived columns), and each coverage suite on its frame. Returns per-expectation outcomes
-with a masked sample of the offending rows."""
+"""Validate what some hours wrote to one IDB table, without Dagster: the table's suite on its rows
+(plus derived columns), and each coverage suite on its frame (one row per value and hour).
+Returns per-expectation outcomes with a masked sample of the offending rows."""
 
 from __future__ import annotations
 
@@ -22,15 +22,17 @@ SOURCE_COLUMNS = ("ETL_PARTITION", "ETL_SOURCE")
 class Failure:
     outcome: Outcome
     sample: pl.DataFrame                 # offending rows, masked, at most SAMPLE_PER_EXPECTATION
+    where: str = ""                      # the hours of the offending rows GX pointed at
 
 
 @dataclass
 class TableResult:
-    """One table, one partition."""
+    """One table, the hours of one suite run (`partition`: their label)."""
 
     table: str
     partition: str
     rows: int
+    hours: list[str] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
@@ -53,12 +55,34 @@ class CoverageInput:
     known: pl.Series
 
 
+def coverage_rows(rule: CoversEvents, hours: list[tuple[str, pl.DataFrame, CoverageInput]]
+                  ) -> pl.DataFrame:
+    """The frame a coverage rule is validated on for several hours at once: each hour's
+    (`frames.coverage_frame`), with its HOUR, stacked."""
+    parts = [frames.coverage_frame(rule, frame, given.event_values, given.written_later,
+                                   given.known).with_columns(HOUR=pl.lit(part))
+             for part, frame, given in hours]
+    return pl.concat(parts) if parts else pl.DataFrame(
+        schema={rule.column: pl.String, rule.WRITTEN: pl.Boolean, rule.EXPECTED: pl.Boolean,
+                "HOUR": pl.String})
+
+
+def where(frame: pl.DataFrame, outcome: Outcome) -> str:
+    """The hours (ETL_PARTITION, or a coverage frame's HOUR) of the offending rows GX pointed
+    at, comma-separated; "" when it pointed at none."""
+    column = next((c for c in ("HOUR", "ETL_PARTITION") if c in frame.columns), None)
+    rows = [i for i in outcome.rows if 0 <= i < frame.height]
+    if column is None or not rows:
+        return ""
+    return ", ".join(sorted(set(frame[column].gather(rows).drop_nulls().to_list())))
+
+
 def sample(rules: TableRules, frame: pl.DataFrame, outcome: Outcome) -> pl.DataFrame:
     """The offending rows GX pointed at, with the key, the rule's columns and the row's source
     (file:line); secret columns are masked whatever the rule."""
     rule = outcome.expect.rule
     if isinstance(rule, CoversEvents):
-        cols = [rule.column, rule.WRITTEN, rule.EXPECTED]
+        cols = ["HOUR", rule.column, rule.WRITTEN, rule.EXPECTED]
     else:
         cols = [*rules.table.key, *rule.columns,
                 *[c for c in SOURCE_COLUMNS if c in frame.columns]]
@@ -73,24 +97,24 @@ def sample(rules: TableRules, frame: pl.DataFrame, outcome: Outcome) -> pl.DataF
 
 def validate_table(validator: Validator, rules: TableRules, frame: pl.DataFrame, partition: str,
                    lookup: frames.ReferenceLookup | None = None,
-                   coverage: dict[str, CoverageInput] | None = None,
-                   options: IconOptions | None = None) -> TableResult:
-    """Run the table's suite on the hour's rows, and its coverage suites when their input is
-    given (`coverage`: rule column -> input). Without a lookup, references are not checked."""
+                   coverage: dict[str, pl.DataFrame] | None = None,
+                   options: IconOptions | None = None,
+                   hours: list[str] | None = None) -> TableResult:
+    """Run the table's suite on the rows, and its coverage suites when their frame is given
+    (`coverage`: rule column -> `coverage_rows`). Without a lookup, references are not
+    checked. `hours`: those the rows are of (default: `partition` alone)."""
     started = time.perf_counter()
     prepared = frames.prepare(rules, frame, lookup, options)
-    result = TableResult(rules.name, partition, prepared.height)
+    result = TableResult(rules.name, partition, prepared.height, hours or [partition])
     runs: list[tuple[pl.DataFrame, list[Outcome]]] = [
         (prepared, validator.run(table_plan(rules), prepared))]
     for rule, plan in coverage_plans(rules):
-        given = (coverage or {}).get(rule.column)
-        if given is None:
-            continue
-        cov = frames.coverage_frame(rule, prepared, given.event_values, given.written_later,
-                                    given.known)
-        runs.append((cov, validator.run(plan, cov)))
+        cov = (coverage or {}).get(rule.column)
+        if cov is not None:
+            runs.append((cov, validator.run(plan, cov)))
     for data, outcomes in runs:
         result.outcomes += outcomes
-        result.failures += [Failure(o, sample(rules, data, o)) for o in outcomes if not o.success]
+        result.failures += [Failure(o, sample(rules, data, o), where(data, o) or partition)
+                            for o in outcomes if not o.success]
     result.seconds = time.perf_counter() - started
     return result

@@ -22,9 +22,9 @@ def graph_assets(replicas: list[str] | tuple[str, ...] = ("a",)) -> list:
 
 
 def graph_resources(logs: Path, config: Path, work: Path, options: Path | None = None,
-                    idb_url: str | None = None) -> dict:
+                    idb_url: str | None = None, workers: int = 1) -> dict:
     return {
-        "logs": LogStorage(log_dir=str(logs), data_dir=str(work / "data"), workers=1),
+        "logs": LogStorage(log_dir=str(logs), data_dir=str(work / "data"), workers=workers),
         "icon": IconConfig(snapshot=str(config), options_file=str(options or EXAMPLE_OPTIONS)),
         "idb": Idb(url=idb_url or f"sqlite:///{work / 'idb.sqlite'}"),
     }
@@ -39,10 +39,11 @@ def settings(logs: Path, config: Path, work: Path, options: Path | None = None,
 
 
 def graph(logs: Path, config: Path, work: Path, replicas=("a",), options: Path | None = None,
-          idb_url: str | None = None, **definitions) -> dg.Definitions:
-    """Definitions of the whole graph; `definitions`: extra Definitions arguments (checks, jobs)."""
+          idb_url: str | None = None, workers: int = 1, **definitions) -> dg.Definitions:
+    """Definitions of the whole graph (`workers`: hours processed at once, `--parallel`);
+    `definitions`: extra Definitions arguments (checks, jobs)."""
     return dg.Definitions(assets=graph_assets(replicas),
-                          resources=graph_resources(logs, config, work, options, idb_url),
+                          resources=graph_resources(logs, config, work, options, idb_url, workers),
                           **definitions)
 
 

@@ -382,16 +382,20 @@ def test_line_accounting_finds_lines_missing_from_the_ledger(sim, clean_run):
     assert all(o.success for o in clean.outcomes[accounting.LINE_ACCOUNTING])
 
 
-def test_the_reference_lookup_uses_bound_parameters_and_caches(clean_run):
+def test_the_reference_lookup_never_puts_values_in_sql_and_caches(clean_run):
     work = clean_run[0]
     from transforms.idb import IdbStore
 
-    lookup = frames.ReferenceLookup(IdbStore(f"sqlite:///{work / 'idb.sqlite'}").engine, chunk=2)
-    calls = IdbStore(f"sqlite:///{work / 'idb.sqlite'}").read("G_CALL")["CALLID"].head(3).to_list()
-    asked = [(c,) for c in calls] + [("x' OR '1'='1",)]
-    assert lookup.present("G_CALL", ("CALLID",), asked) == {(c,) for c in calls}
+    store = IdbStore(f"sqlite:///{work / 'idb.sqlite'}")
+    lookup = frames.ReferenceLookup(store)
+    calls = store.read("G_CALL")["CALLID"].head(3).to_list()
+    asked = pl.DataFrame({"PARENTCALLID": calls + ["x' OR '1'='1", None]})
+    found = lookup.present("G_CALL", ("CALLID",), asked)
+    assert sorted(found["PARENTCALLID"].to_list()) == sorted(calls)
     queries = lookup.queries
-    assert lookup.present("G_CALL", ("CALLID",), asked[:2]) == {(c,) for c in calls[:2]}
+    again = lookup.present("G_CALL", ("CALLID",), asked.head(2))
+    assert sorted(again["PARENTCALLID"].to_list()) == sorted(calls[:2])
     assert lookup.queries == queries                         # answered from the cache
+    assert store.count("G_CALL") > 3                         # nothing was dropped or changed
     with pytest.raises(ValueError):
         lookup.present("G_CALL; DROP TABLE G_CALL", ("CALLID",), asked)

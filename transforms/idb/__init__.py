@@ -1,10 +1,12 @@
 """The Interaction Database: its tables and columns (`schema`), every enumeration
 (`dictionary`), the columns every row carries (`columns`), `timecodes`, the SQL store with its
-idempotent writes (`store.IdbStore`) and `explain` (a call's events beside its rows)."""
+idempotent writes (`store.IdbStore`) of hours taken in batches (`batch`), and `explain` (a
+call's events beside its rows)."""
 
 from transforms.exports import lazy_exports
 
 __all__, __getattr__ = lazy_exports(__name__, {
+    "batch": ["latest_versions"],
     "columns": ["gsys", "lineage", "row_id", "times"],
     "dictionary": ["dictionary"],
     "binding": ["BindingError", "bind"],

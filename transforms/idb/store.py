@@ -1,24 +1,28 @@
 """The Interaction Database through SQLAlchemy: schema from `transforms.idb.schema`, and
-idempotent writes (docs/architecture.md, "Writing a partition").
+idempotent writes (docs/architecture.md, "Writing the IDB").
 
-A partition write replaces whole entities inside one transaction:
-  1. rows this partition wrote before and no longer produces are removed (`ETL_PARTITION = p`);
-  2. entities already written by a *later* partition are left alone (a re-run of an old hour
-     must not roll back what a later hour completed);
+A write replaces whole entities, for a batch of hours, inside one transaction:
+  1. rows these hours wrote before and no longer produce are removed;
+  2. entities already written by a *later* hour are left alone (a re-run of an old hour must not
+     roll back what a later hour completed);
   3. every other entity of the batch is made to hold exactly the batch's rows: rows whose id and
      content hash (ETL_HASH) are already there stay, the others are deleted or inserted.
-Re-materializing any partition therefore never duplicates or loses rows, and a crash rolls the
-whole partition back. Strings are stored whole (TEXT); values longer than the IDB's declared
-length are counted and reported, never cut. Entities whose rows the database refuses (a key it
-holds unique, a value it cannot store) are found by halving the batch inside savepoints, left
-out and reported with the reason: one bad call never keeps the hour's other calls out.
+Re-materializing any hours therefore never duplicates or loses rows, and a crash rolls the
+whole batch back. Writers at once are safe: one per table at a time (`IdbStore.writing`).
+Strings are stored whole (TEXT); values longer than the IDB's declared length are counted and
+reported, never cut. Entities whose rows the database refuses (a key it holds unique, a value it
+cannot store) are found by halving the batch inside savepoints, left out and reported with the
+reason: one bad call never keeps the other calls out.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
 import re
 import time
+import zlib
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +39,7 @@ IDB_LENGTH = {"str50": 50, "str128": 128, "str255": 255}
 ENTITY_TEMP = "etl_entities_tmp"
 ID_TEMP = "etl_ids_tmp"
 NOT_HASHED = ("ETL_PARTITION", "ETL_HASH")
+LOCK_SPACE = 4242      # PostgreSQL advisory locks: (LOCK_SPACE, crc32 of a table's name)
 
 
 def with_row_hash(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
@@ -154,12 +159,10 @@ class IdbStore:
     def create_schema(self) -> None:
         """Create the tables that are missing. SQLAlchemy's own check looks for the quoted
         upper-case names, which PostgreSQL folded to lower case, so existence is checked here;
-        concurrent writers (steps of one run) are serialized by an advisory lock."""
+        concurrent writers are serialized like every write (`writing`)."""
         for attempt in range(2):
             try:
-                with self.begin() as conn:
-                    if self.dialect == "postgresql":
-                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
+                with self.writing(["(schema)"]) as conn:
                     existing = {n.lower() for n in sa.inspect(conn).get_table_names()}
                     missing = [t for t in METADATA.sorted_tables if t.name.lower() not in existing]
                     METADATA.create_all(conn, tables=missing, checkfirst=False)
@@ -187,88 +190,131 @@ class IdbStore:
             return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
 
     # -- writing --------------------------------------------------------------------------------
-    def write_entities(self, frames: dict[str, pl.DataFrame], entities: Iterable[str],
-                       partition: str, guard: bool = True) -> WriteReport:
-        """Replace `entities` (ETL_ENTITY values) in the tables of `frames` for `partition`."""
+    @contextmanager
+    def writing(self, names: Iterable[str]):
+        """A write transaction on the tables `names`, one writer per table at a time: on
+        PostgreSQL an advisory lock per table, taken in name order so that two writers never
+        wait for each other in a circle; SQLite has one writer per file, so the project's
+        writers queue on a lock file beside it (never SQLite's 'database is locked')."""
+        with self._sqlite_writer(), self.begin() as conn:
+            if self.dialect == "postgresql":
+                for name in sorted(set(names)):
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                                 {"space": LOCK_SPACE, "key": zlib.crc32(name.encode()) & 0x7FFFFFFF})
+            yield conn
+
+    @contextmanager
+    def _sqlite_writer(self):
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        fd = os.open(f"{database}.writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def write_entities(self, frames: dict[str, pl.DataFrame], owners: pl.DataFrame,
+                       partitions: Iterable[str], guard: bool = True) -> WriteReport:
+        """Replace the entities of `owners` (ETL_ENTITY, and ETL_PARTITION: the hour whose rows
+        `frames` hold for it) in the tables of `frames`, as the hours `partitions` leave them."""
         started = time.perf_counter()
         report = WriteReport()
-        entities = sorted(set(entities))
-        with self.begin() as conn:
-            self._load_entities(conn, entities)
+        partitions = sorted(set(partitions))
+        owners = owners.select("ETL_ENTITY", "ETL_PARTITION").unique("ETL_ENTITY").sort("ETL_ENTITY")
+        with self.writing(frames) as conn:
+            self._load_entities(conn, owners)
             skip: set[str] = set()
             if guard:
                 for name in frames:
-                    skip |= self._owned_later(conn, name, partition)
+                    skip |= self._owned_later(conn, name)
             report.skipped_entities = len(skip)
             for name in frames:
-                # rows this partition wrote before of entities it no longer has (an entity a
-                # later partition owns keeps the rows this one wrote and that one left as they were)
+                # rows these hours wrote before of entities they no longer have (an entity a
+                # later partition owns keeps the rows these wrote and that one left as they were)
                 report.deleted[name] = conn.execute(sa.text(
-                    f"DELETE FROM {name} WHERE ETL_PARTITION = :p AND ETL_ENTITY NOT IN "
-                    f"(SELECT entity FROM {ENTITY_TEMP})"), {"p": partition}).rowcount
+                    f"DELETE FROM {name} WHERE ETL_PARTITION IN :ps AND ETL_ENTITY NOT IN "
+                    f"(SELECT entity FROM {ENTITY_TEMP})").bindparams(
+                        sa.bindparam("ps", expanding=True)), {"ps": partitions}).rowcount
             if skip:
                 conn.execute(sa.text(f"DELETE FROM {ENTITY_TEMP} WHERE entity = :e"),
                              [{"e": e} for e in sorted(skip)])
-            if skip:
                 frames = {n: f.filter(~pl.col("ETL_ENTITY").is_in(list(skip)))
                           for n, f in frames.items()}
-            self._write_batch(conn, frames, [e for e in entities if e not in skip], report)
+                owners = owners.filter(~pl.col("ETL_ENTITY").is_in(list(skip)))
+            self._write_batch(conn, frames, owners, report)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _write_batch(self, conn, frames: dict[str, pl.DataFrame], entities: list[str],
+    def _write_batch(self, conn, frames: dict[str, pl.DataFrame], owners: pl.DataFrame,
                      report: WriteReport, loaded: bool = True) -> None:
-        """Replace the rows of `entities` (the entity table holds them when `loaded`) inside a
-        savepoint; when the database refuses some row, each half is written alone, down to the
-        single entities it refuses (reported, left out)."""
+        """Replace the rows of the entities of `owners` (the entity table holds them when
+        `loaded`) inside a savepoint; when the database refuses some row, each half is written
+        alone, down to the single entities it refuses (reported, left out)."""
         attempt = WriteReport()
         if not loaded:
-            frames = {n: f.filter(pl.col("ETL_ENTITY").is_in(entities)) for n, f in frames.items()}
+            mine = owners["ETL_ENTITY"].implode()
+            frames = {n: f.filter(pl.col("ETL_ENTITY").is_in(mine)) for n, f in frames.items()}
         try:
             with conn.begin_nested():
                 if not loaded:
-                    self._load_entities(conn, entities)
+                    self._load_entities(conn, owners)
                 for name, frame in frames.items():
                     self._replace_rows(conn, TABLES[name], frame, attempt)
         except Exception as exc:  # noqa: BLE001  (only rows the database refuses are isolated)
-            if not _refuses_rows(exc) or not entities:
+            if not _refuses_rows(exc) or owners.height == 0:
                 raise
-            if len(entities) == 1:
-                report.refused[entities[0]] = describe_db_error(exc)
+            if owners.height == 1:
+                report.refused[owners["ETL_ENTITY"][0]] = describe_db_error(exc)
                 return
-            half = len(entities) // 2
-            for part in (entities[:half], entities[half:]):
+            half = owners.height // 2
+            for part in (owners.head(half), owners.tail(owners.height - half)):
                 self._write_batch(conn, frames, part, report, loaded=False)
             return
         report.add(attempt)
 
     def _replace_rows(self, conn, table: Table, frame: pl.DataFrame, report: WriteReport) -> None:
         """Make the batch's entities hold exactly `frame`'s rows, touching only rows that changed:
-        an open login session's eight hours of history are not deleted and inserted again every
-        hour, only its new rows (rows are compared by id and content hash, ETL_HASH)."""
+        an open login session's eight hours of history are not deleted and inserted again, only
+        its new rows (rows are compared by id and content hash, ETL_HASH); the rows kept take the
+        hour now writing their entity (ETL_PARTITION: the entity's latest hour, on every row)."""
         name, idcol = table.name, table.columns[0].name
         have = conn.execute(sa.text(
-            f"SELECT {idcol}, ETL_HASH FROM {name} WHERE ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"
-        )).fetchall()
-        have = pl.DataFrame(have, schema={idcol: pl.Int64, "ETL_HASH": pl.Int64}, orient="row")
+            f"SELECT {idcol}, ETL_HASH, ETL_PARTITION FROM {name} "
+            f"WHERE ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})")).fetchall()
+        have = pl.DataFrame(have, orient="row", schema={idcol: pl.Int64, "ETL_HASH": pl.Int64,
+                                                         "ETL_PARTITION": pl.String})
         new = with_row_hash(table, table.conform(frame))
-        gone = have.join(new.select(idcol, "ETL_HASH"), on=[idcol, "ETL_HASH"], how="anti")
+        same = [idcol, "ETL_HASH"]
+        gone = have.join(new.select(same), on=same, how="anti")
         if gone.height:
-            self._load_ids(conn, gone[idcol].to_list())
+            self._load_ids(conn, gone.select(idcol, "ETL_PARTITION"))
             conn.execute(sa.text(f"DELETE FROM {name} WHERE {idcol} IN (SELECT id FROM {ID_TEMP}) "
                                  f"AND ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"))
+        moved = (have.join(new.select(*same, "ETL_PARTITION"), on=same, suffix="_now")
+                 .filter(pl.col("ETL_PARTITION") != pl.col("ETL_PARTITION_now")))
+        if moved.height:
+            self._load_ids(conn, moved.select(idcol, "ETL_PARTITION_now"))
+            conn.execute(sa.text(
+                f"UPDATE {name} SET ETL_PARTITION = (SELECT partition FROM {ID_TEMP} "
+                f"WHERE id = {name}.{idcol}) WHERE {idcol} IN (SELECT id FROM {ID_TEMP}) "
+                f"AND ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"))
         report.deleted[name] = report.deleted.get(name, 0) + gone.height
-        self._insert(conn, table, new.join(have, on=[idcol, "ETL_HASH"], how="anti"), report)
+        self._insert(conn, table, new.join(have, on=same, how="anti"), report)
 
-    def _load_ids(self, conn, ids: list[int]) -> None:
-        conn.execute(sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {ID_TEMP} (id BIGINT PRIMARY KEY)"))
+    def _load_ids(self, conn, ids: pl.DataFrame) -> None:
+        """Row ids (with a partition) in a temporary table."""
+        conn.execute(sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {ID_TEMP} "
+                             f"(id BIGINT PRIMARY KEY, partition TEXT)"))
         conn.execute(sa.text(f"DELETE FROM {ID_TEMP}"))
-        conn.execute(sa.text(f"INSERT INTO {ID_TEMP} (id) VALUES (:i)"), [{"i": i} for i in ids])
+        self.bulk_insert(conn, ID_TEMP, ["id", "partition"], ids)
 
     def replace_all(self, frames: dict[str, pl.DataFrame]) -> WriteReport:
         """Reference tables (configuration, dictionary): the whole table is replaced."""
         report = WriteReport()
-        with self.begin() as conn:
+        with self.writing(frames) as conn:
             for name, frame in frames.items():
                 report.deleted[name] = conn.execute(sa.text(f"DELETE FROM {name}")).rowcount
                 self._insert(conn, TABLES[name], frame, report)
@@ -277,7 +323,7 @@ class IdbStore:
     def replace_where(self, frames: dict[str, pl.DataFrame], column: str, value: str) -> WriteReport:
         """Ledger tables: the rows of one hour (`column` = `value`) are replaced together."""
         report = WriteReport()
-        with self.begin() as conn:
+        with self.writing(frames) as conn:
             for name, frame in frames.items():
                 report.deleted[name] = conn.execute(
                     sa.text(f"DELETE FROM {name} WHERE {column} = :v"), {"v": value}).rowcount
@@ -287,34 +333,39 @@ class IdbStore:
     def delete_in(self, name: str, column: str, values: list[str]) -> int:
         if not values:
             return 0
-        with self.begin() as conn:
+        with self.writing([name]) as conn:
             return conn.execute(sa.text(f"DELETE FROM {name} WHERE {column} = :v"),
                                 [{"v": v} for v in values]).rowcount
 
     def upsert(self, name: str, frame: pl.DataFrame) -> WriteReport:
-        """Insert the rows whose natural key is not there yet (G_TIMECODE, remote locations)."""
+        """Insert the rows whose natural key is not there yet (G_TIMECODE, remote locations);
+        of rows with one key, the last."""
         report = WriteReport()
         table = TABLES[name]
         if frame.height == 0:
             return report
-        with self.begin() as conn:
-            have = self.read(name).select(list(table.key))
-            new = frame.join(have, on=list(table.key), how="anti")
+        key = list(table.key)
+        with self.writing([name]) as conn:
+            have = self.read(name).select(key)
+            new = frame.unique(key, keep="last", maintain_order=True).join(have, on=key, how="anti")
             self._insert(conn, table, new, report)
         return report
 
-    def _load_entities(self, conn, entities: list[str]) -> None:
-        conn.execute(sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {ENTITY_TEMP} (entity TEXT PRIMARY KEY)"))
+    def _load_entities(self, conn, owners: pl.DataFrame) -> None:
+        """The batch's entities (ETL_ENTITY, with the hour ETL_PARTITION each is written for) in
+        a temporary table."""
+        conn.execute(sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {ENTITY_TEMP} "
+                             f"(entity TEXT PRIMARY KEY, partition TEXT)"))
         conn.execute(sa.text(f"DELETE FROM {ENTITY_TEMP}"))
-        if entities:
-            conn.execute(sa.text(f"INSERT INTO {ENTITY_TEMP} (entity) VALUES (:e)"),
-                         [{"e": e} for e in entities])
+        self.bulk_insert(conn, ENTITY_TEMP, ["entity", "partition"],
+                          owners.select("ETL_ENTITY", "ETL_PARTITION"))
 
     @staticmethod
-    def _owned_later(conn, name: str, partition: str) -> set[str]:
+    def _owned_later(conn, name: str) -> set[str]:
+        """Entities of the batch that a later hour than the batch's has written."""
         rows = conn.execute(sa.text(
-            f"SELECT DISTINCT ETL_ENTITY FROM {name} WHERE ETL_PARTITION > :p "
-            f"AND ETL_ENTITY IN (SELECT entity FROM {ENTITY_TEMP})"), {"p": partition})
+            f"SELECT DISTINCT t.ETL_ENTITY FROM {name} t JOIN {ENTITY_TEMP} e "
+            f"ON t.ETL_ENTITY = e.entity WHERE t.ETL_PARTITION > e.partition"))
         return {r[0] for r in rows}
 
     def _insert(self, conn, table: Table, frame: pl.DataFrame, report: WriteReport) -> None:
@@ -329,34 +380,28 @@ class IdbStore:
                     report.over_length[key] = report.over_length.get(key, 0) + n
         if frame.height == 0:
             return
-        if self.dialect == "postgresql":
-            self._copy_postgres(conn, table, frame)
-        else:
-            self._executemany(conn, table, frame)
+        self.bulk_insert(conn, table.name, table.column_names, self._as_text_times(table, frame))
 
-    @staticmethod
-    def _as_text_times(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(pl.col(c.name).dt.strftime("%Y-%m-%d %H:%M:%S.%3f")
+    def _as_text_times(self, table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+        """Times as text, to the millisecond (SQLAlchemy's SQLite DateTime reads six digits)."""
+        digits = "000" if self.dialect == "sqlite" else ""
+        return frame.with_columns(pl.col(c.name).dt.strftime("%Y-%m-%d %H:%M:%S.%3f") + digits
                                   for c in table.columns if c.type == "datetime")
 
-    def _executemany(self, conn, table: Table, frame: pl.DataFrame) -> None:
-        """SQLite: one prepared INSERT, rows as tuples (the format SQLAlchemy's DateTime reads)."""
-        frame = self._as_text_times(table, frame).with_columns(
-            pl.col(c.name).str.replace(r"\.(\d{3})$", ".${1}000")
-            for c in table.columns if c.type == "datetime")
-        cols = ", ".join(table.column_names)
-        marks = ", ".join("?" for _ in table.columns)
+    def bulk_insert(self, conn, name: str, columns: list[str], frame: pl.DataFrame) -> None:
+        """Insert `frame` (times already text) into `name` inside `conn`'s transaction as fast as the database takes rows: COPY on
+        PostgreSQL (measured ~7x faster than Core inserts), one prepared statement on SQLite."""
+        if frame.height == 0:
+            return
+        cols = ", ".join(columns)
         raw = conn.connection.driver_connection
-        raw.executemany(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", frame.iter_rows())
-
-    def _copy_postgres(self, conn, table: Table, frame: pl.DataFrame) -> None:
-        """PostgreSQL: COPY from CSV written by Polars (measured: ~7x faster than Core inserts)."""
-        buf = io.BytesIO()
-        # strings quoted: an unquoted \N is NULL, so a string that reads `\N` stays a string
-        self._as_text_times(table, frame).write_csv(buf, include_header=False, null_value=r"\N",
-                                                    quote_style="non_numeric")
-        cols = ", ".join(table.column_names)
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
-                copy.write(buf.getvalue())
+        if self.dialect == "postgresql":
+            buf = io.BytesIO()
+            # strings quoted: an unquoted \N is NULL, so a string that reads `\N` stays a string
+            frame.write_csv(buf, include_header=False, null_value=r"\N", quote_style="non_numeric")
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+                    copy.write(buf.getvalue())
+        else:
+            marks = ", ".join("?" for _ in columns)
+            raw.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks})", frame.iter_rows())

@@ -1,9 +1,9 @@
-"""What one hourly partition hands to the next: the raw events of entities still open.
-
-A role transform (calls, agent sessions, attached data) runs on `carried events + this hour's
-events` and tells which entities are still open; their events are carried to the next hour. An
-entity's rows are a function of its own events only, so processing hour by hour gives the same
-rows as processing a whole day at once (docs/architecture.md).
+"""A window of events, what a role transform (calls, agent sessions, attached data) builds from:
+a chunk's reconciled events plus the earlier events of the entities still open when it starts
+(transforms/roles/lookback.py). An entity's rows are a function of its own events only, so any
+window that holds all of an entity's events gives its rows (docs/architecture.md "Hours that
+give one answer"). `carry_out` keeps the events of the entities a build left open: the tests cut
+hours with it to show that where the cut falls changes nothing.
 """
 
 from __future__ import annotations

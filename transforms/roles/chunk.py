@@ -3,11 +3,12 @@ earlier events of what is still open when they start (transforms/roles/lookback.
 waits for another: the IDB rows come out the same however the hours are cut into chunks, in
 whatever order the chunks run (docs/architecture.md "Hours that give one answer").
 
-Each entity the build gives is kept in the hour of its last event (or the chunk's first hour, for
-an entity that changed without an event of the chunk: a call closed by silence), with that hour
-as its ETL_PARTITION: where the same entity is written by two chunks, the later hour wins in the
-IDB, and it holds every event the earlier one held. An entity still open whose rows the chunk
-does not change (no event in it) is not kept again.
+Each entity the build gives is kept in the hour of its last change (`owners`: its last event, or
+the first event after the moment a closure without an event applies, like a call closed by
+silence), with that hour as its ETL_PARTITION: where the same entity is written by two chunks,
+the later hour wins in the IDB, and it holds every event the earlier one held. An entity whose
+rows the chunk does not change (open and silent, or changed last before the chunk) is not kept
+again.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ class RoleChunk:
     earlier_events: int             # of which from before the chunk
 
 
-def chunk_window(data: DataFolder, keys: list[str], lookback: Lookback) -> tuple[Window, int]:
-    """The reconciled events of `keys`, and the earlier events `lookback` selects (counted)."""
+def chunk_window(data: DataFolder, keys: list[str], lookback: Lookback
+                 ) -> tuple[Window, int, pl.Series]:
+    """The reconciled events of `keys` and the earlier events `lookback` selects (counted), and
+    the times of the chunk's own events, in order."""
     hours = []
     for key in keys:
         hour = data.reconciled_hour(key)
@@ -57,25 +60,56 @@ def chunk_window(data: DataFolder, keys: list[str], lookback: Lookback) -> tuple
         kvpairs = pl.concat([h["kvpairs"] for h in before if h is not None], how="diagonal_relaxed")
         earlier = Window(events, kvpairs.join(events.select("file_id", "line"),
                                               on=["file_id", "line"], how="semi"))
-    window = earlier + Window(pl.concat([h["events"] for h in hours], how="diagonal_relaxed"),
-                              pl.concat([h["kvpairs"] for h in hours], how="diagonal_relaxed"))
-    return window, earlier.events.height
+    own = Window(pl.concat([h["events"] for h in hours], how="diagonal_relaxed"),
+                 pl.concat([h["kvpairs"] for h in hours], how="diagonal_relaxed"))
+    return earlier + own, earlier.events.height, own.events["ts"].drop_nulls().sort()
 
 
-def owners(status: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """entity -> the hour of `keys` that keeps it (None: not kept: open, without an event in the
-    chunk)."""
+def reached_before(data: DataFolder, keys: list[str], lookback: Lookback) -> datetime | None:
+    """The last event of the reconciled stream before the chunk (over the hours the look-back
+    reaches): what the data had reached when the chunk starts."""
+    for key in reversed(lookback.hours):
+        path = data.reconciled_events_file(key)
+        if path.exists() and hour_start(key) < hour_start(keys[0]):
+            last = pl.scan_parquet(path).select(pl.col("ts").max()).collect().item()
+            if last is not None:
+                return last
+    return None
+
+
+def owners(status: pl.DataFrame, keys: list[str], chunk_times: pl.Series | None = None,
+           before: datetime | None = None) -> pl.DataFrame:
+    """entity -> the hour of `keys` that keeps it: the hour of its last change, when that is in
+    the chunk. Its last change is its last event or, for an entity closed without an event of
+    its own (`settles_at`), the first event of the data at or after that moment, if later: the
+    hour every cut of the hours gives it. An entity still open is kept at its last event in the
+    chunk; one whose last change came before the chunk (the look-back took more than needed)
+    is not kept: an earlier hour has it as it is."""
     first = hour_start(keys[0])
-    kept = status.filter((pl.col("last_ts") >= first) | ~pl.col("open"))
-    return kept.select("entity", hour=pl.when(pl.col("last_ts") >= first)
-                       .then(pl.col("last_ts").dt.truncate("1h").dt.strftime("%Y-%m-%d-%H:%M"))
-                       .otherwise(pl.lit(keys[0]))).unique("entity", keep="last")
+    settles = (status["settles_at"] if "settles_at" in status.columns
+               else pl.Series("settles_at", [None] * status.height, pl.Datetime("us", "UTC")))
+    times = (chunk_times if chunk_times is not None
+             else pl.Series("ts", [], pl.Datetime("us", "UTC"))).cast(settles.dtype)
+    settled = (status.with_columns(settles_at=settles).with_row_index("_row")
+               .sort("settles_at", nulls_last=True)
+               .join_asof(times.to_frame("_at").sort("_at"), left_on="settles_at",
+                          right_on="_at", strategy="forward")
+               .sort("_row"))
+    reached = (pl.col("settles_at") <= pl.lit(before, settles.dtype)) if before is not None \
+        else pl.lit(False)
+    # settled before the chunk (the data had reached the moment): its last event is its change
+    change = (pl.when(pl.col("settles_at").is_null() | reached).then(pl.col("last_ts"))
+              .otherwise(pl.max_horizontal("last_ts", pl.coalesce("_at", "settles_at"))))
+    kept = settled.with_columns(_change=pl.when(pl.col("open")).then(pl.col("last_ts"))
+                                .otherwise(change)).filter(pl.col("_change") >= first)
+    return kept.select("entity", hour=pl.col("_change").dt.truncate("1h")
+                       .dt.strftime("%Y-%m-%d-%H:%M")).unique("entity", keep="last")
 
 
-def split_by_hour(result: RoleResult, keys: list[str]) -> dict[str, RoleResult]:
-    """The chunk's result as the hours that keep its entities: rows with ETL_PARTITION = that
-    hour (a table without entity columns goes with the chunk's last hour)."""
-    kept = owners(result.status, keys)
+def split_by_hour(result: RoleResult, keys: list[str], kept: pl.DataFrame) -> dict[str, RoleResult]:
+    """The chunk's result as the hours that keep its entities (`kept`: `owners`): rows with
+    ETL_PARTITION = that hour (a table without entity columns goes with the chunk's last
+    hour)."""
     out = {}
     for key in keys:
         mine = kept.filter(pl.col("hour") == key)["entity"]
@@ -97,13 +131,14 @@ def run_chunk(data: DataFolder, role: str, keys: list[str], lookback: Lookback,
               narrow: Callable[[Window], Window] | None = None) -> RoleChunk:
     """Build the chunk's window at once, and keep each entity in its hour (`split_by_hour`).
     `narrow(window)`: drops what the role never reads."""
-    window, earlier = chunk_window(data, keys, lookback)
+    window, earlier, chunk_times = chunk_window(data, keys, lookback)
     if narrow is not None:
         window = narrow(window)
     result = build(window, keys[-1])
-    for key, part in split_by_hour(result, keys).items():
+    hours = owners(result.status, keys, chunk_times, reached_before(data, keys, lookback))
+    for key, part in split_by_hour(result, keys, hours).items():
         data.write_role_hour(role, key, part.tables, part.status)
-    kept = owners(result.status, keys)["entity"]
+    kept = hours["entity"]
     status = result.status.filter(pl.col("entity").is_in(kept.implode()))
     return RoleChunk(keys, RoleResult({n: f.filter(pl.col("ETL_ENTITY").is_in(kept.implode()))
                                        if "ETL_ENTITY" in f.columns else f

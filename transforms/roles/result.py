@@ -9,7 +9,8 @@ import polars as pl
 
 from transforms.idb import table
 
-STATUS_SCHEMA = {"entity": pl.String, "open": pl.Boolean, "last_ts": pl.Datetime("us", "UTC")}
+STATUS_SCHEMA = {"entity": pl.String, "open": pl.Boolean, "last_ts": pl.Datetime("us", "UTC"),
+                 "settles_at": pl.Datetime("us", "UTC")}
 OPEN_KEYS_SCHEMA = {"key": pl.String}
 EVENT_KEYS_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "key": pl.String}
 
@@ -24,8 +25,11 @@ class RoleResult:
 
     * `tables`: IDB table name -> rows (conformed to the table);
     * `status`: one row per entity written (`entity` = the rows' ETL_ENTITY, `open`: its rows are
-      provisional, it has not ended; `last_ts`: the last event its rows depend on; roles whose
-      entities move together add `group`);
+      provisional, it has not ended; `last_ts`: the last event its rows depend on; `settles_at`:
+      for an entity closed without an event of its own (a call silent for too long, a session
+      whose data source session ended), the moment the data had to reach for it to close: its
+      rows changed at the first event at or after it; roles whose entities move together add
+      `group`);
     * `open_keys` (`key`): entities whose events the next window must see again (carried);
     * `event_keys` (`file_id`, `line`, `key`): the entity each event of the window belongs to.
     """
@@ -55,6 +59,6 @@ class RoleResult:
     def __add__(self, other: "RoleResult") -> "RoleResult":
         """Two parts of one role's result (e.g. gls's sessions and its custom states)."""
         return RoleResult({**self.tables, **other.tables},
-                          pl.concat([self.status, other.status], how="vertical_relaxed"),
+                          pl.concat([self.status, other.status], how="diagonal_relaxed"),
                           pl.concat([self.open_keys, other.open_keys], how="vertical_relaxed"),
                           pl.concat([self.event_keys, other.event_keys], how="vertical_relaxed"))

@@ -8,7 +8,7 @@ hour by hour equals the day built at once.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 
@@ -28,6 +28,7 @@ GCC_TABLES = ["G_IR", "G_IR_ACTIVE", "G_IR_HISTORY", "G_CALL", "G_CALL_ACTIVE", 
 # status: each call (ETL_ENTITY), the group it is built with (a call and its consultations,
 # merged calls, the calls an ISCC link joins) and whether it is still open
 STATUS_SCHEMA = {"entity": pl.String, "group": pl.String, "open": pl.Boolean,
+                 "settles_at": pl.Datetime("us", "UTC"),
                  "last_ts": pl.Datetime("us", "UTC")}
 
 
@@ -54,7 +55,8 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
     reporting = set(ev.filter(pl.col("message").is_in(["EventCallCreated", "EventCallDeleted"]))
                     ["app"].unique().to_list())
     ends = pl.concat([ends, _fallback_ends(acts, ends, reporting)], how="vertical_relaxed")
-    ends = pl.concat([ends, _idle_ends(ev, ends, options.max_call_idle)], how="vertical_relaxed")
+    ends = pl.concat([ends, _idle_ends(ev, ends, options.max_call_idle, events["ts"].max())],
+                     how="vertical_relaxed")
     acts = parties.close_at_call_end(acts, ends)
     hist = parties.history(acts)
     facts = C.call_facts(ev, relations, ends)
@@ -80,9 +82,13 @@ def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         **_routing_tables(hist, ev, kvpairs, base, endpoints, facts, partition),
         **_link_tables(halves, iscc.link_history(halves, moves), partition, monitored),
     }
-    # a call's rows can change until the last event of its group
+    # a call's rows can change until the last event of its group, or until the data passes the
+    # idle limit of a call of the group closed by silence (strictly: `_idle_ends`)
+    idle = timedelta(seconds=options.max_call_idle, microseconds=1)
     status = facts.select(entity="call", group="group", open=pl.col("end_ts").is_null(),
-                          last_ts=pl.col("last_ts").max().over("group"))
+                          last_ts=pl.col("last_ts").max().over("group"),
+                          settles_at=pl.when(pl.col("closed_by") == CLOSED_IDLE)
+                          .then(pl.col("end_ts") + idle).max().over("group"))
     open_groups = status.filter(pl.col("open")).select(key=pl.col("group")).unique().sort("key")
     event_groups = (base.select("file_id", "line", "call").join(grouped, on="call", how="inner")
                     .select("file_id", "line", key="group"))
@@ -107,13 +113,13 @@ def _fallback_ends(acts: pl.DataFrame, ends: pl.DataFrame, reporting: set[str]) 
             .select(ends.columns))
 
 
-def _idle_ends(ev: pl.DataFrame, ends: pl.DataFrame, max_idle: int) -> pl.DataFrame:
+def _idle_ends(ev: pl.DataFrame, ends: pl.DataFrame, max_idle: int,
+               horizon: datetime | None) -> pl.DataFrame:
     """A call with no event for `max_idle` seconds of data (its end was lost in a window no log
-    covers) ends at its last event (docs/semantics.md §3); without this it would stay open, and
-    be carried from hour to hour, for ever."""
-    if max_idle <= 0:
+    covers) ends at its last event (docs/semantics.md §3); without this it would stay open for
+    ever. `horizon`: the last event of the window, of any kind (what the data has reached)."""
+    if max_idle <= 0 or horizon is None:
         return ends.clear()
-    horizon = ev["ts"].max()
     last = (ev.join(ends.select("call"), on="call", how="anti").sort("ord")
             .group_by("call").agg(end_ts=pl.col("ts").last(), end_ord=pl.col("ord").last(),
                                   end_src=pl.col("src").last(), end_dss_id=pl.col("dss_id").last()))

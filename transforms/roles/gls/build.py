@@ -77,8 +77,12 @@ def build_gls(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapsho
         **_reason_tables(rc, per_session, look, partition, opts.active_reason_codes),
         "G_DND_HISTORY": _dnd(dnd, per_session, look, partition),
     }
+    # a session closed by the end of its data source session or by gls-max-duration closes
+    # when the data reaches that moment (transforms/roles/gls/sessions.py)
+    by_horizon = pl.col("closed_by").is_in([S.CLOSED_DSS_END, S.CLOSED_MAX_DURATION])
     status = sess.select(entity=pl.col("sid"), open=pl.col("end_ts").is_null(),
-                         last_ts=pl.col("_last_ts"))
+                         last_ts=pl.col("_last_ts"),
+                         settles_at=pl.when(by_horizon).then(pl.col("end_ts")))
     open_keys = found.sessions.filter(pl.col("raw_open")).select(key=pl.col("sid"))
     event_keys = found.event_keys.select(pl.col("file_id").cast(pl.UInt32),
                                          pl.col("line").cast(pl.UInt32), "key")
