@@ -46,7 +46,8 @@ def build_ingest_assets(replica: str, hourly: dg.PartitionsDefinition) -> list[d
                      icon: IconConfig) -> dg.MaterializeResult:
         store = logs.segments(replica)
         options = ParseOptions(redact_keys=icon.masked_keys())
-        result = store.refresh(options, logs.workers, progress=lambda m: report(context, m))
+        with logs.data().registering(replica, on_wait=context.log.info):
+            result = store.refresh(options, logs.workers, progress=lambda m: report(context, m))
         reg = result.registry
         live = reg.filter(pl.col("duplicate_of").is_null())
         first, last = live["first_ts"].min(), live["last_ts"].max()

@@ -27,9 +27,10 @@ class LogStorage(dg.ConfigurableResource):
     (`transforms.datafolder`: each replica's segment registry and parse cache, the hours of
     every stage).
 
-    A run holds the data folder from its start to its end (runs use the in-process executor, so
-    this resource is set up once per run): runs from the UI, the schedule, the sensor and
-    `icon-etl` never interleave. `lock=False` is for a caller that holds it already (the CLI)."""
+    Each step of a Dagster run holds the data folder shared while it runs (this resource is
+    set up once per step process): steps of runs from the UI, the schedule and the sensor may
+    run at once, and none runs while an `icon-etl` command holds it alone. `lock=False` is
+    for a caller that holds it already (the CLI)."""
 
     log_dir: str
     data_dir: str
@@ -42,7 +43,8 @@ class LogStorage(dg.ConfigurableResource):
         if not self.lock or context.run_id is None:     # a sensor reads, it holds nothing
             yield self
             return
-        with self.data().lock(f"Dagster run {context.run_id}", on_wait=context.log.info):
+        with self.data().lock(f"Dagster run {context.run_id}", on_wait=context.log.info,
+                              shared=True):
             yield self
 
     def replica_folders(self) -> dict[str, Path]:

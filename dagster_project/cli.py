@@ -60,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dagster_project.settings import Settings
 
     home = {"home": Path(args.home).absolute()}
-    settings = Settings.from_env(defaults=home)
+    settings = Settings.from_env(defaults=home, workers=args.parallel)
     if not settings.log_dir_given:
         demo = settings.home / "demo"
         if not (demo / "logs").exists():
@@ -68,7 +68,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
             _err(f"simulating a small contact center into {demo} ...")
             simulate(demo, profile="small", hours=args.hours, seed=args.seed, progress=_err)
-        settings = Settings.from_env(defaults={
+        settings = Settings.from_env(workers=args.parallel, defaults={
             **home, "log_dir": demo / "logs", "config_snapshot": demo / "config.json",
             "options_file": EXAMPLE_OPTIONS if EXAMPLE_OPTIONS.exists() else None})
     _check_setup(settings)
@@ -82,7 +82,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     if not Path(args.logs).is_dir():
         raise FileNotFoundError(f"--logs {args.logs}: not a folder of T-Server log segments")
     settings = Settings.from_env(log_dir=args.logs, idb_url=args.idb, data_dir=args.data,
-                                 config_snapshot=args.config, options_file=args.options)
+                                 config_snapshot=args.config, options_file=args.options,
+                                 workers=args.parallel)
     _check_setup(settings)
     return _run_everything(args, settings)
 
@@ -92,7 +93,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     backfill policy allows."""
     from dagster_project.settings import Settings
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(workers=args.parallel)
     _check_setup(settings)
     return _run_everything(args, settings)
 
@@ -348,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--no-wait", action="store_true",
                    help="when another run holds the data folder, exit at once (code 3)")
+    _parallel_argument(s)
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("load", help="register a folder of logs and load every hour it covers "
@@ -376,7 +378,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _parallel_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--parallel", type=_positive, default=None, metavar="N",
+                   help="hours (and segments) processed at once (default: ICON_WORKERS or the "
+                        "number of cores, at most 8)")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number of at least 1")
+    return int(text)
+
+
 def _range_arguments(s: argparse.ArgumentParser, required: bool) -> None:
+    _parallel_argument(s)
     s.add_argument("--start", required=required, help="first hour, ISO 8601 UTC (inclusive)")
     s.add_argument("--end", required=required, help="end, ISO 8601 UTC (exclusive)")
     s.add_argument("--hours-per-run", type=int, default=720,

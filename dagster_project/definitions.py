@@ -29,9 +29,27 @@ def resources(settings: Settings, lock: bool = True) -> dict:
     }
 
 
+def executor(settings: Settings) -> dg.ExecutorDefinition:
+    """How a run launched from the UI, the schedule or the sensor executes its steps: in
+    processes of this machine (at most `max_concurrent` at once), in this process, or as
+    Celery tasks taken by workers on any machine that sees the data folder. (`icon-etl`
+    commands run in their own process whatever this says; their hours run in pools.)"""
+    if settings.executor == "in_process":
+        return dg.in_process_executor
+    if settings.executor == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(
+            {"broker": settings.celery_broker,
+             "backend": settings.celery_backend or settings.celery_broker},
+            name="celery")
+    return dg.multiprocess_executor.configured(
+        {"max_concurrent": settings.max_concurrent or settings.workers}, name="multiprocess")
+
+
 def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:
-    """The code location of `settings`. Its runs execute in one process each (the in-process
-    executor), holding the data folder from start to end (assets/resources.py LogStorage)."""
+    """The code location of `settings`. Each step of its runs holds the data folder shared
+    while it runs (assets/resources.py LogStorage)."""
     replicas = sorted(settings.replicas())
     hourly = hourly_partitions(settings.partitions_start)
     assets = build_assets(replicas, hourly)
@@ -43,7 +61,7 @@ def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:
         schedules=[hourly_schedule(hourly_run, settings.schedule_running)],
         sensors=[log_folder_sensor],
         resources=resources(settings, lock),
-        executor=dg.in_process_executor,
+        executor=executor(settings),
     )
 
 

@@ -12,7 +12,11 @@ passed along. Nothing else reads the environment.
 | ICON_OPTIONS | (none: defaults) | ICON options file (TOML, docs/options.md) |
 | ICON_REPLICAS | detected | comma-separated replica folder names (e.g. `a,b`) |
 | ICON_PARTITIONS_START | 2024-01-01-00:00 | first hourly partition (UTC) |
-| ICON_WORKERS | number of cores (at most 8) | parser processes |
+| ICON_WORKERS | number of cores (at most 8) | hours (and segments) processed at once: the processes of a step's pool (`--parallel`) |
+| ICON_EXECUTOR | multiprocess | how a Dagster run executes its steps: `multiprocess`, `in_process` or `celery` (docs/architecture.md "Scaling out") |
+| ICON_MAX_CONCURRENT | ICON_WORKERS | steps of one run at once under the multiprocess executor |
+| ICON_CELERY_BROKER | redis://127.0.0.1:6379/0 | the Celery broker (`ICON_EXECUTOR=celery`) |
+| ICON_CELERY_BACKEND | the broker | where Celery keeps task results |
 | ICON_SCHEDULE | on | `off` starts the hourly schedule stopped |
 | DAGSTER_HOME | $ICON_HOME/dagster_home | the local Dagster instance |
 """
@@ -29,6 +33,8 @@ from transforms.parsing import default_workers
 from transforms.segments import parse_names, replica_folders
 
 OFF = ("off", "0", "false", "no")
+EXECUTORS = ("multiprocess", "in_process", "celery")
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,10 @@ class Settings:
     workers: int
     schedule_running: bool
     dagster_home: Path
+    executor: str = "multiprocess"
+    max_concurrent: int = 0         # 0: `workers`
+    celery_broker: str = DEFAULT_BROKER
+    celery_backend: str = ""        # "": the broker
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -84,9 +94,20 @@ class Settings:
             schedule_running=(pick("schedule", "ICON_SCHEDULE") or "on").lower() not in OFF,
             dagster_home=Path(pick("dagster_home", "DAGSTER_HOME")
                               or home / "dagster_home").absolute(),
+            executor=_executor(pick("executor", "ICON_EXECUTOR") or "multiprocess"),
+            max_concurrent=int(pick("max_concurrent", "ICON_MAX_CONCURRENT") or 0),
+            celery_broker=pick("celery_broker", "ICON_CELERY_BROKER") or DEFAULT_BROKER,
+            celery_backend=pick("celery_backend", "ICON_CELERY_BACKEND") or "",
         )
 
     def replicas(self) -> dict[str, Path]:
         """Replica name -> its log folder (`transforms.segments.replicas.replica_folders`): the
         sub-folders of the log folder, or the folder itself; a folder scan, done when called."""
         return replica_folders(self.log_dir, list(self.replica_names))
+
+
+def _executor(name: str) -> str:
+    name = name.strip().lower().replace("-", "_")
+    if name not in EXECUTORS:
+        raise ValueError(f"ICON_EXECUTOR {name!r}: one of {', '.join(EXECUTORS)}")
+    return name

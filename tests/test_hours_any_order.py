@@ -132,3 +132,39 @@ def test_one_hour_re_run_alone_changes_nothing(sim, reference, tmp_path, request
     keys = sorted(reference["ETL_COVERAGE"]["HOUR"].unique().to_list())
     load(sim, tmp_path, url, hours=[keys[1]])
     assert_same(idb_tables(url), reference)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_first_load_builds_the_indexes_after_the_rows(sim, reference, tmp_path, request,
+                                                        backend, monkeypatch):
+    """The bulk path (`IdbStore._indexes_after`): empty tables taking many rows get their
+    secondary indexes after the rows, in the same transaction; same rows, same indexes."""
+    import sqlalchemy as sa
+
+    from transforms.idb import store
+
+    monkeypatch.setattr(store, "BULK_INDEX_ROWS", 1)     # every table takes the bulk path
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement.strip().split("\n")[0])
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        url = target(backend, tmp_path, request)
+        load(sim, tmp_path, url)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    dropped = [s for s in statements if s.upper().startswith("DROP INDEX")]
+    assert any("g_call_partition" in s.lower() for s in dropped), dropped[:5]
+    assert_same(idb_tables(url), reference)
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        for table in store.METADATA.sorted_tables:
+            want = {ix.name for ix in table.indexes}
+            have = {ix["name"] for ix in inspector.get_indexes(table.name.lower()
+                                                                if backend == "postgresql"
+                                                                else table.name)}
+            assert want <= have, (table.name, want - have)
+    finally:
+        engine.dispose()

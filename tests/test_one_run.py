@@ -23,7 +23,7 @@ from dagster_project import runner
 from dagster_project.definitions import build_definitions
 from tests import badinput as bi
 from tests.graph import settings
-from transforms.datafolder import DataFolder
+from transforms.datafolder import DataFolder, DataFolderBusy
 
 APPS = ("TS_ONE", "TS_TWO")
 
@@ -108,6 +108,37 @@ def test_a_dagster_run_waits_for_the_data_folder(tmp_path):
     thread.join(timeout=300)
     assert outcome["summary"]["failed_runs"] == 0, outcome["summary"]
     assert data.replica("a").registry.exists()
+
+
+def test_dagster_steps_share_the_data_folder_and_a_command_waits_for_them(tmp_path):
+    """Steps of Dagster runs (the multiprocess and Celery executors run several at once) hold the
+    data folder shared: they run together; a command waits until the last of them ends, and
+    `--no-wait` names one of them; registrations of one replica take turns."""
+    data = DataFolder(tmp_path / "data")
+    with data.lock("Dagster run one", shared=True), data.lock("Dagster run two", shared=True):
+        assert data.holder().startswith("Dagster run two")
+        with pytest.raises(DataFolderBusy, match="in use by Dagster run two"):
+            with data.lock("icon-etl load", wait=False):
+                pass
+        assert data.holder().startswith("Dagster run two")
+    assert data.holder() is None
+    with data.lock("icon-etl load", wait=False):
+        with pytest.raises(DataFolderBusy):
+            with data.lock("Dagster run three", wait=False, shared=True):
+                pass
+    order: list[str] = []
+
+    def register(name: str) -> None:
+        with data.registering("a"):
+            order.append(f"{name} in")
+            time.sleep(0.3)
+            order.append(f"{name} out")
+    threads = [threading.Thread(target=register, args=(n,)) for n in ("x", "y")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert [o.split()[1] for o in order] == ["in", "out", "in", "out"], order
 
 
 def test_a_data_folder_and_an_idb_belong_to_each_other(tmp_path):

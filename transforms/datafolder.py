@@ -15,7 +15,9 @@ No other module joins a path under the data folder; they ask this one.
                                              each role's index of them (index_<role>)
       reconciled/<role>/<hour>/              a role's hour: tables/<TABLE>, status
       failures/<stage>/<hour>.json           why a stage could not do an hour (until it can)
-      .lock, .lock.json                      one run at a time, and who holds it
+      .lock, .lock.json                      one command at a time (Dagster steps share it),
+                                             and who holds it
+      .register-<replica>.lock               one registration of a replica at a time
       idb.json                               the IDB this data folder belongs to
 
 `<hour>` is the partition key without colons (`2026-03-10-09:00` -> `2026-03-10-0900`). Every
@@ -31,7 +33,7 @@ import os
 import shutil
 import socket
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -357,7 +359,7 @@ class DataFolder:
                 found.append((doc["stage"], doc["hour"], doc["cause"]))
         return sorted(found, key=lambda f: (f[1], f[0]))
 
-    # one run at a time
+    # one command at a time; Dagster steps share
     def _holder_file(self) -> Path:
         return self.root / ".lock.json"
 
@@ -370,31 +372,50 @@ class DataFolder:
         return f"{doc['holder']} (pid {doc['pid']} on {doc['host']}, since {doc['since']})"
 
     @contextmanager
-    def lock(self, holder: str, wait: bool = True,
-             on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Hold the data folder for one run: another process asking for it waits (saying who
-        holds it through `on_wait`) or, with `wait=False`, gets DataFolderBusy. The operating
-        system releases the lock when its holder ends, however it ends."""
+    def lock(self, holder: str, wait: bool = True, on_wait: Callable[[str], None] | None = None,
+             shared: bool = False) -> Iterator[None]:
+        """Hold the data folder: another process asking for it waits (saying who holds it
+        through `on_wait`) or, with `wait=False`, gets DataFolderBusy. An `icon-etl` command
+        holds it alone; the steps of Dagster runs hold it `shared` (hours are independent and
+        the IDB writers take their own locks, so steps of one run, or of several, may run at
+        once), and wait while a command holds it. The operating system releases the lock when
+        its holder ends, however it ends."""
+        with self._flock(".lock", fcntl.LOCK_SH if shared else fcntl.LOCK_EX,
+                         f"data folder {self.root}", wait, on_wait):
+            mine = json.dumps({"holder": holder, "pid": os.getpid(), "host": socket.gethostname(),
+                               "since": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+            write_text(self._holder_file(), mine)
+            try:
+                yield
+            finally:
+                with suppress(OSError):             # a shared holder clears only its own name
+                    if self._holder_file().read_text() == mine:
+                        self._holder_file().unlink()
+
+    @contextmanager
+    def registering(self, replica: str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """One registration of `replica`'s segments at a time (runs that share the data folder
+        may start one each)."""
+        with self._flock(f".register-{replica}.lock", fcntl.LOCK_EX,
+                         f"the segment registry of replica {replica!r}", True, on_wait):
+            yield
+
+    @contextmanager
+    def _flock(self, name: str, mode: int, what: str, wait: bool,
+               on_wait: Callable[[str], None] | None) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.root / name, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
             except BlockingIOError:
-                busy = f"data folder {self.root} is in use by {self.holder() or 'another run'}"
+                busy = f"{what} is in use by {self.holder() or 'another run'}"
                 if not wait:
                     raise DataFolderBusy(busy) from None
                 if on_wait is not None:
                     on_wait(f"{busy}; waiting for it to finish ...")
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            write_text(self._holder_file(), json.dumps(
-                {"holder": holder, "pid": os.getpid(), "host": socket.gethostname(),
-                 "since": since}))
-            try:
-                yield
-            finally:
-                self._holder_file().unlink(missing_ok=True)
+                fcntl.flock(fd, mode)
+            yield
         finally:
             os.close(fd)
 

@@ -8,7 +8,7 @@ A write replaces whole entities, for a batch of hours, inside one transaction:
   3. every other entity of the batch is made to hold exactly the batch's rows: rows whose id and
      content hash (ETL_HASH) are already there stay, the others are deleted or inserted.
 Re-materializing any hours therefore never duplicates or loses rows, and a crash rolls the
-whole batch back. Writers at once are safe: one per table at a time (`IdbStore.writing`).
+whole batch back. A first load into empty tables builds their secondary indexes after the rows. Writers at once are safe: one per table at a time (`IdbStore.writing`).
 Strings are stored whole (TEXT); values longer than the IDB's declared length are counted and
 reported, never cut. Entities whose rows the database refuses (a key it holds unique, a value it
 cannot store) are found by halving the batch inside savepoints, left out and reported with the
@@ -40,6 +40,9 @@ ENTITY_TEMP = "etl_entities_tmp"
 ID_TEMP = "etl_ids_tmp"
 NOT_HASHED = ("ETL_PARTITION", "ETL_HASH")
 LOCK_SPACE = 4242      # PostgreSQL advisory locks: (LOCK_SPACE, crc32 of a table's name)
+# an empty table taking at least this many rows gets its secondary indexes after them (building
+# an index over sorted rows costs a fraction of keeping it up to date row by row)
+BULK_INDEX_ROWS = 50_000
 
 
 def with_row_hash(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
@@ -244,9 +247,30 @@ class IdbStore:
                 frames = {n: f.filter(~pl.col("ETL_ENTITY").is_in(list(skip)))
                           for n, f in frames.items()}
                 owners = owners.filter(~pl.col("ETL_ENTITY").is_in(list(skip)))
-            self._write_batch(conn, frames, owners, report)
+            with self._indexes_after(conn, frames):
+                self._write_batch(conn, frames, owners, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    @contextmanager
+    def _indexes_after(self, conn, frames: dict[str, pl.DataFrame]):
+        """The bulk path of a first load: an empty table about to take many rows loses its
+        secondary indexes for the time of the insert and gets them back, built in one pass,
+        before the transaction commits. The unique key stays, so a refused row is still found
+        row by row (`_write_batch`)."""
+        bulk = [METADATA.tables[n] for n, f in frames.items()
+                if f.height >= BULK_INDEX_ROWS and self._is_empty(conn, n)]
+        dropped = [ix for t in bulk for ix in sorted(t.indexes, key=lambda i: i.name)
+                   if not ix.unique]
+        for ix in dropped:
+            ix.drop(conn)
+        yield
+        for ix in dropped:
+            ix.create(conn)
+
+    @staticmethod
+    def _is_empty(conn, name: str) -> bool:
+        return conn.execute(sa.text(f"SELECT 1 FROM {name} LIMIT 1")).first() is None
 
     def _write_batch(self, conn, frames: dict[str, pl.DataFrame], owners: pl.DataFrame,
                      report: WriteReport, loaded: bool = True) -> None:
