@@ -64,7 +64,10 @@ def role_chunks(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconC
         failed.update(record_failure(context, data, stage, [key], PartitionOrderError(
             f"the input of {key} is missing: materialize ha/reconciled_events"
             f"{''.join(f' and roles/{r}' for r in needs)} for {key} first"), inputs, discard))
-    chunks = plan_chunks(ready, logs.workers, CHUNK_HOURS)
+    events = {key: data.reconciled_event_count(key) for key in ready}
+    chunks = plan_chunks(ready, logs.workers, CHUNK_HOURS, events)
+    # the busiest chunks first: the pool's last chunk to finish is then a small one
+    chunks.sort(key=lambda keys: -sum(events[k] for k in keys))
     jobs = [RoleJob(role, tuple(keys), str(data.root), icon.snapshot or None,
                     icon.options_file or None, clock.sessions, reconciled, dss_ends)
             for keys in chunks]

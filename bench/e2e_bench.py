@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -62,7 +61,6 @@ def load(sim: Path, url: str, home: Path, checks: bool = True, parallel: int = 1
            "--idb", url, "--config", str(sim / "config.json"), "--parallel", str(parallel),
            "--options", str(ROOT / "examples" / "icon-options.toml"), "--quiet", *extra] \
         + ([] if checks else ["--no-checks"])
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     steps_before = stage_seconds(home / "dagster_home")
     t = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -72,7 +70,6 @@ def load(sim: Path, url: str, home: Path, checks: bool = True, parallel: int = 1
     out, err = process.communicate()
     seconds = time.perf_counter() - t
     tree_peak.stop()
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if process.returncode != 0:
         print(err[-3000:])
         raise SystemExit(f"icon-etl load failed ({process.returncode})")
@@ -80,18 +77,19 @@ def load(sim: Path, url: str, home: Path, checks: bool = True, parallel: int = 1
     summary["wall_seconds"] = seconds
     after = stage_seconds(home / "dagster_home")
     summary["stages"] = {k: v - steps_before.get(k, 0.0) for k, v in after.items()}
-    summary["peak_rss_mb"] = max(peak, before) / 1024
+    summary["peak_rss_mb"] = tree_peak.largest / 1e6
     summary["tree_rss_mb"] = tree_peak.peak / 1e6
     return summary
 
 
 class TreeRss:
-    """The largest sum of RSS over a process and its descendants, sampled every 0.2 s."""
+    """The largest sum of RSS over a process and its descendants (`peak`), and the largest RSS
+    of any one of them (`largest`), sampled every 0.2 s."""
 
     def __init__(self, pid: int):
         import threading
 
-        self.pid, self.peak, self._done = pid, 0, threading.Event()
+        self.pid, self.peak, self.largest, self._done = pid, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def start(self) -> None:
@@ -109,13 +107,14 @@ class TreeRss:
         except psutil.Error:
             return
         while not self._done.wait(0.2):
-            total = 0
+            sizes = []
             try:
                 for p in [root, *root.children(recursive=True)]:
-                    total += p.memory_info().rss
+                    sizes.append(p.memory_info().rss)
             except psutil.Error:
                 continue
-            self.peak = max(self.peak, total)
+            self.peak = max(self.peak, sum(sizes))
+            self.largest = max(self.largest, *sizes)
 
 
 STAGES = {   # step key -> stage, in the order data flows
@@ -140,6 +139,8 @@ def stage_seconds(dagster_home: Path) -> dict[str, float]:
     events: what the UI shows on each run's timeline."""
     import dagster as dg
 
+    if not (dagster_home / "dagster.yaml").exists():
+        return {}
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     stages: dict[str, float] = {}
     for run in instance.get_runs():

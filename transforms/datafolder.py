@@ -284,6 +284,11 @@ class DataFolder:
     def write_role_index(self, role: str, partition_key: str, index: pl.DataFrame) -> None:
         write_frame(self._reconciled(partition_key) / f"index_{role}.parquet", index)
 
+    def reconciled_event_count(self, partition_key: str) -> int:
+        """Events of a reconciled hour, from the file's footer (nothing else is read)."""
+        path = self.reconciled_events_file(partition_key)
+        return pl.scan_parquet(path).select(pl.len()).collect().item() if path.exists() else 0
+
     def reconciled_events_file(self, partition_key: str) -> Path:
         return self._reconciled(partition_key) / "events.parquet"
 

@@ -176,17 +176,32 @@ def _latest(frames: list[pl.DataFrame], entity: str, empty: pl.DataFrame) -> pl.
             .drop("_p", "_last"))
 
 
-def plan_chunks(keys: list[str], workers: int, max_hours: int) -> list[list[str]]:
-    """Consecutive hours cut into chunks of at most `max_hours`, at least `workers` of them when
-    there are enough hours (so that every worker has one)."""
+def plan_chunks(keys: list[str], workers: int, max_hours: int,
+                weights: dict[str, int] | None = None) -> list[list[str]]:
+    """Consecutive hours cut into chunks of at most `max_hours`. With several workers, a chunk
+    also stops at about a 2 x `workers`-th of the run's `weights` (events per hour), so that a
+    day's busy hours are spread over the workers rather than left to one of them."""
     runs: list[list[str]] = []
     for key in sorted(set(keys)):
         if runs and hour_start(key) == hour_start(runs[-1][-1]) + HOUR:
             runs[-1].append(key)
         else:
             runs.append([key])
-    size = max(1, min(max_hours, -(-len(keys) // max(workers, 1))))
-    return [run[i:i + size] for run in runs for i in range(0, len(run), size)]
+    weight = (weights or {}).get
+    total = sum(weight(k, 1) for k in keys)
+    target = total / (2 * workers) if workers > 1 else float("inf")
+    chunks: list[list[str]] = []
+    for run in runs:
+        chunk: list[str] = []
+        held = 0
+        for key in run:
+            if chunk and (len(chunk) == max_hours or held + weight(key, 1) > target):
+                chunks.append(chunk)
+                chunk, held = [], 0
+            chunk.append(key)
+            held += weight(key, 1)
+        chunks.append(chunk)
+    return chunks
 
 
 def first_data(sessions: pl.DataFrame) -> datetime | None:
