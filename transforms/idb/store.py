@@ -140,10 +140,6 @@ class IdbStore:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA busy_timeout=60000")
-                # SQLite's default page cache is 2 MB: on a large IDB most index pages of a write
-                # are then read through the file system (bench/week_bench.py: with it, day 7's
-                # writes cost 1.7x day 1's)
-                cur.execute("PRAGMA cache_size=-262144")
                 cur.close()
 
     @property
