@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -67,8 +68,6 @@ def main() -> int:
     if not (week / "config.json").exists():
         simulate_week(week, args.days)
     run = ROOT / "bench" / "out" / f"week-run-{args.idb}"
-    import shutil
-
     shutil.rmtree(run, ignore_errors=True)
     live = run / "sim"
     live.mkdir(parents=True)

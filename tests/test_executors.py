@@ -25,6 +25,7 @@ import pytest
 from dagster_project import runner
 from dagster_project.definitions import build_definitions
 from dagster_project.settings import Settings
+from tests import badinput as bi
 from tests import code_location
 from tests.test_hours_any_order import assert_same, idb_tables, load
 from tests.graph import simulate_with_examples
@@ -69,15 +70,13 @@ def environment(sim: Path, work: Path, idb_url: str, executor: str,
                 broker: str = "") -> dict[str, str]:
     """What the run and its step processes (or Celery workers) see: one code location's
     settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ICON_", "DAGSTER_"))}
-    env.update(ICON_HOME=str(work), ICON_LOG_DIR=str(sim / "logs"),
-               ICON_CONFIG_SNAPSHOT=str(sim / "config.json"),
-               ICON_OPTIONS=str(sim / "icon-options.toml"), ICON_DATA_DIR=str(work / "data"),
-               ICON_IDB_URL=idb_url, ICON_EXECUTOR=executor, ICON_CELERY_BROKER=broker,
-               ICON_WORKERS="1", ICON_MAX_CONCURRENT="2", ICON_SCHEDULE="off",
-               DAGSTER_HOME=str(work / "dagster_home"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
-    return env
+    return bi.cli_env(work, ICON_LOG_DIR=str(sim / "logs"),
+                      ICON_CONFIG_SNAPSHOT=str(sim / "config.json"),
+                      ICON_OPTIONS=str(sim / "icon-options.toml"),
+                      ICON_DATA_DIR=str(work / "data"), ICON_IDB_URL=idb_url,
+                      ICON_EXECUTOR=executor, ICON_CELERY_BROKER=broker,
+                      ICON_MAX_CONCURRENT="2", ICON_SCHEDULE="off",
+                      PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
 
 
 def start_workers(env: dict[str, str], work: Path, count: int = 2) -> list[subprocess.Popen]:
