@@ -62,6 +62,7 @@ def load(sim: Path, url: str, home: Path, checks: bool = True, parallel: int = 1
            "--options", str(ROOT / "examples" / "icon-options.toml"), "--quiet", *extra] \
         + ([] if checks else ["--no-checks"])
     steps_before = stage_seconds(home / "dagster_home")
+    started = time.time()
     t = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
@@ -78,6 +79,8 @@ def load(sim: Path, url: str, home: Path, checks: bool = True, parallel: int = 1
     after = stage_seconds(home / "dagster_home")
     summary["stages"] = {k: v - steps_before.get(k, 0.0) for k, v in after.items()}
     summary["peak_rss_mb"] = tree_peak.largest / 1e6
+    summary["step_rss_mb"] = {k: v / 1e6 for k, v in
+                              tree_peak.during(step_spans(home / "dagster_home", started)).items()}
     summary["tree_rss_mb"] = tree_peak.peak / 1e6
     return summary
 
@@ -90,6 +93,7 @@ class TreeRss:
         import threading
 
         self.pid, self.peak, self.largest, self._done = pid, 0, 0, threading.Event()
+        self.samples: list[tuple[float, int]] = []     # (epoch seconds, largest RSS then)
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def start(self) -> None:
@@ -115,6 +119,12 @@ class TreeRss:
                 continue
             self.peak = max(self.peak, sum(sizes))
             self.largest = max(self.largest, *sizes)
+            self.samples.append((time.time(), max(sizes)))
+
+    def during(self, spans: dict[str, tuple[float, float]]) -> dict[str, int]:
+        """The largest RSS sampled while each step (start, end) ran."""
+        return {key: max((rss for t, rss in self.samples if start <= t <= end), default=0)
+                for key, (start, end) in spans.items()}
 
 
 STAGES = {   # step key -> stage, in the order data flows
@@ -150,6 +160,19 @@ def stage_seconds(dagster_home: Path) -> dict[str, float]:
     return stages
 
 
+def step_spans(dagster_home: Path, since: float) -> dict[str, tuple[float, float]]:
+    """(start, end) of each step of the runs that started after `since` (epoch seconds)."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    spans = {}
+    for run in instance.get_runs():
+        for step in instance.get_run_step_stats(run.run_id):
+            if step.start_time and step.end_time and step.start_time >= since:
+                spans[step.step_key] = (step.start_time, step.end_time)
+    return spans
+
+
 def report(title: str, s: dict, mb: float, span_hours: float) -> None:
     rows = sum(s["rows"].values())
     secs = s["wall_seconds"]
@@ -166,6 +189,9 @@ def report(title: str, s: dict, mb: float, span_hours: float) -> None:
     print("  seconds per step:")
     for step, spent in sorted(s["stages"].items(), key=lambda kv: -kv[1])[:12]:
         print(f"    {spent:7.1f}  {step}")
+    print("  peak RSS (MB) of the largest process while a step ran (the top five):")
+    for step, rss in sorted(s["step_rss_mb"].items(), key=lambda kv: -kv[1])[:5]:
+        print(f"    {rss:7,.0f}  {step}")
 
 
 def main() -> int:

@@ -37,3 +37,11 @@ def test_busy_hours_are_spread_over_more_chunks_than_quiet_ones():
     busy = [len(c) for c in chunks if all(events[k] == 100_000 for k in c)]
     assert busy and max(busy) <= 2, chunks          # two busy hours are a quarter already
     assert len(chunks) > len(plan_chunks(keys, 1, 6, events))
+
+
+def test_without_chunks_per_worker_only_max_hours_cuts():
+    keys = day()
+    events = {k: (100_000 if 9 <= i < 17 else 5_000) for i, k in enumerate(keys)}
+    assert plan_chunks(keys, 2, 6, events, per_worker=0) == plan_chunks(keys, 1, 6)
+    assert len(plan_chunks(keys, 2, 6, events, per_worker=1)) \
+        < len(plan_chunks(keys, 2, 6, events, per_worker=2))

@@ -14,10 +14,27 @@ from simulator import simulate
 from simulator.compare import compare_agents
 from simulator.topology import AGENT_RECORD_USER_TYPES
 from tests.logtext import event, header, kvlist
-from transforms.config import ConfigSnapshot, IconOptions, load_snapshot
+from transforms.config import (
+    ConfigSnapshot,
+    IconOptions,
+    load_options,
+    load_snapshot,
+    spec_from_options,
+)
 from transforms.idb.dictionary import AgentState, StateRecordType, dict_type_frame, dictionary_frame
 from transforms.parsing import parse_to_parquet
-from transforms.roles import GLS_TABLES, Window, build_gcc, build_gls, carry_out, dss_id
+from transforms.roles import (
+    GLS_TABLES,
+    Window,
+    build_gcc,
+    build_gls,
+    build_gud,
+    carry_out,
+    dss_id,
+)
+from transforms.roles.gcc.build import EVENT_COLUMNS as GCC_EVENT_COLUMNS
+from transforms.roles.gls.build import EVENT_COLUMNS as GLS_EVENT_COLUMNS
+from transforms.roles.gud.build import EVENT_COLUMNS as GUD_EVENT_COLUMNS
 
 APP = "TS_TEST"
 Q = "8101"
@@ -485,6 +502,31 @@ def _hour_by_hour(simulated, opts=None, dss_ends=None) -> dict[str, pl.DataFrame
     return {name: pl.concat(frames).join(latest, on="ETL_ENTITY")
             .filter(pl.col("ETL_PARTITION") == pl.col("_last")).drop("_last")
             for name, frames in written.items()}
+
+
+def test_the_roles_read_only_the_event_columns_they_declare(simulated):
+    """The pipeline reads the roles' windows with their EVENT_COLUMNS only (the memory of
+    a busy window): they give every row and value they give from every column."""
+    root, events, kvpairs, config = simulated
+    opts = IconOptions({**options().values, "custom-states": SIM_CUSTOM_STATES})
+    gcc = build_gcc(events, kvpairs, config, "day")
+    parties = gcc.tables["G_PARTY"]
+    spec = spec_from_options(load_options(Path(__file__).parents[1] / "examples"
+                                          / "icon-options.toml"))
+    assert spec.secure_keys
+    for build, columns in (
+            (lambda ev: build_gcc(ev, kvpairs, config, "day"), GCC_EVENT_COLUMNS),
+            (lambda ev: build_gls(ev, kvpairs, config, "day", opts, parties=parties),
+             GLS_EVENT_COLUMNS),
+            (lambda ev: build_gud(ev, kvpairs, config, gcc, spec, "all", "day"),
+             GUD_EVENT_COLUMNS)):
+        every, declared = build(events), build(events.select(columns))
+        assert set(every.tables) == set(declared.tables)
+        assert sum(f.height for f in every.tables.values()) > 0
+        for name, frame in every.tables.items():     # (some tables come in no set order)
+            assert frame.sort(frame.columns).equals(
+                declared.tables[name].sort(frame.columns)), name
+        assert every.status.sort("entity").equals(declared.status.sort("entity"))
 
 
 @pytest.mark.parametrize("max_duration, dss_end", [(0, False), (1800, False), (0, True)])

@@ -32,7 +32,7 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -129,12 +129,15 @@ def write_text(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def read_frames(folder: Path, names: Iterable[str]) -> dict[str, pl.DataFrame] | None:
-    """The named frames of a folder `write_frames` wrote, or None when it was never written."""
+def read_frames(folder: Path, names: Iterable[str],
+                columns: Mapping[str, Sequence[str]] | None = None) -> dict[str, pl.DataFrame] | None:
+    """The named frames of a folder `write_frames` wrote, or None when it was never written;
+    `columns`: only these columns of some of them."""
     names = list(names)
     if not (folder / f"{names[0]}.parquet").exists():
         return None
-    return {name: pl.read_parquet(folder / f"{name}.parquet") for name in names}
+    return {name: pl.read_parquet(folder / f"{name}.parquet", columns=(columns or {}).get(name))
+            for name in names}
 
 
 def read_frame(path: Path) -> pl.DataFrame | None:
@@ -270,9 +273,12 @@ class DataFolder:
                               kvpairs: pl.DataFrame) -> None:
         write_frames(self._reconciled(partition_key), {"events": events, "kvpairs": kvpairs})
 
-    def reconciled_hour(self, partition_key: str) -> dict[str, pl.DataFrame] | None:
-        """The reconciled events and KV pairs of an hour (what the roles read), or None."""
-        return read_frames(self._reconciled(partition_key), WINDOW_FRAMES)
+    def reconciled_hour(self, partition_key: str, event_columns: Sequence[str] | None = None
+                        ) -> dict[str, pl.DataFrame] | None:
+        """The reconciled events (all their columns, or `event_columns`) and KV pairs of an
+        hour (what the roles read), or None."""
+        return read_frames(self._reconciled(partition_key), WINDOW_FRAMES,
+                           {"events": event_columns} if event_columns else None)
 
     def reconciled_hour_exists(self, partition_key: str) -> bool:
         return self.reconciled_events_file(partition_key).exists()

@@ -13,7 +13,7 @@ again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,18 +41,18 @@ class RoleChunk:
     earlier_events: int             # of which from before the chunk
 
 
-def chunk_window(data: DataFolder, keys: list[str], lookback: Lookback
-                 ) -> tuple[Window, int, pl.Series]:
+def chunk_window(data: DataFolder, keys: list[str], lookback: Lookback,
+                 columns: Sequence[str] | None = None) -> tuple[Window, int, pl.Series]:
     """The reconciled events of `keys` and the earlier events `lookback` selects (counted), and
-    the times of the chunk's own events, in order."""
+    the times of the chunk's own events, in order; `columns`: the event columns to read (all)."""
     hours = []
     for key in keys:
-        hour = data.reconciled_hour(key)
+        hour = data.reconciled_hour(key, columns)
         if hour is None:
             raise PartitionOrderError(f"the reconciled events of {key} are missing: materialize "
                                       f"ha/reconciled_events for {key} first")
         hours.append(hour)
-    before = [data.reconciled_hour(key) for key in lookback.hours]
+    before = [data.reconciled_hour(key, columns) for key in lookback.hours]
     earlier_events = [lookback.select(h["events"]) for h in before if h is not None]
     earlier = Window.empty()
     if earlier_events:
@@ -128,10 +128,12 @@ def split_by_hour(result: RoleResult, keys: list[str], kept: pl.DataFrame) -> di
 
 def run_chunk(data: DataFolder, role: str, keys: list[str], lookback: Lookback,
               build: Callable[[Window, str], RoleResult],
-              narrow: Callable[[Window], Window] | None = None) -> RoleChunk:
+              narrow: Callable[[Window], Window] | None = None,
+              columns: Sequence[str] | None = None) -> RoleChunk:
     """Build the chunk's window at once, and keep each entity in its hour (`split_by_hour`).
-    `narrow(window)`: drops what the role never reads."""
-    window, earlier, chunk_times = chunk_window(data, keys, lookback)
+    `narrow(window)`: drops what the role never reads; `columns`: the only event columns it
+    reads (a window of busy hours holds a fraction of the memory)."""
+    window, earlier, chunk_times = chunk_window(data, keys, lookback, columns)
     if narrow is not None:
         window = narrow(window)
     result = build(window, keys[-1])
@@ -177,10 +179,12 @@ def _latest(frames: list[pl.DataFrame], entity: str, empty: pl.DataFrame) -> pl.
 
 
 def plan_chunks(keys: list[str], workers: int, max_hours: int,
-                weights: dict[str, int] | None = None) -> list[list[str]]:
+                weights: dict[str, int] | None = None, per_worker: int = 2) -> list[list[str]]:
     """Consecutive hours cut into chunks of at most `max_hours`. With several workers, a chunk
-    also stops at about a 2 x `workers`-th of the run's `weights` (events per hour), so that a
-    day's busy hours are spread over the workers rather than left to one of them."""
+    also stops at about a `per_worker` x `workers`-th of the run's `weights` (events per hour),
+    so that a day's busy hours are spread over the workers rather than left to one of them;
+    `per_worker` 0: `max_hours` alone cuts (a role whose look-back is long reads it again for
+    every chunk)."""
     runs: list[list[str]] = []
     for key in sorted(set(keys)):
         if runs and hour_start(key) == hour_start(runs[-1][-1]) + HOUR:
@@ -189,7 +193,7 @@ def plan_chunks(keys: list[str], workers: int, max_hours: int,
             runs.append([key])
     weight = (weights or {}).get
     total = sum(weight(k, 1) for k in keys)
-    target = total / (2 * workers) if workers > 1 else float("inf")
+    target = total / (per_worker * workers) if workers > 1 and per_worker else float("inf")
     chunks: list[list[str]] = []
     for run in runs:
         chunk: list[str] = []

@@ -17,8 +17,11 @@ from transforms.hours import hour_start, keys_between
 from transforms.parsing import worker_pool
 from transforms.roles.carry import Window
 from transforms.roles.chunk import run_chunk, staged_tables
+from transforms.roles.gcc.build import EVENT_COLUMNS as GCC_COLUMNS
 from transforms.roles.gcc.build import build_gcc
+from transforms.roles.gls.build import EVENT_COLUMNS as GLS_COLUMNS
 from transforms.roles.gls.build import PARTY_LOOKUP, build_gls, gls_kvpairs
+from transforms.roles.gud.build import EVENT_COLUMNS as GUD_COLUMNS
 from transforms.roles.gud.build import build_gud
 from transforms.roles.lookback import Lookback, gcc_lookback, gls_lookback
 from transforms.roles.result import RoleResult
@@ -77,12 +80,13 @@ def run_job(job: RoleJob) -> JobSummary:
                                 options.gcc().max_call_idle)
     else:
         lookback = gls_lookback(data, keys[0], job.reconciled, options.gls().max_duration)
-    narrow = None
+    narrow = columns = None
     if job.role == "gcc":
         monitored = set(job.sessions["switch"].unique().to_list())
 
         def build(window: Window, part: str) -> RoleResult:
             return build_gcc(window.events, window.kvpairs, config, part, options.gcc(), monitored)
+        columns = GCC_COLUMNS
     elif job.role == "gud":
         gcc = _staged(data, "gcc", "gud", _window_hours(lookback, job.keys), GUD_READS)
         spec = spec_from_options(options)
@@ -90,6 +94,7 @@ def run_job(job: RoleJob) -> JobSummary:
 
         def build(window: Window, part: str) -> RoleResult:
             return build_gud(window.events, window.kvpairs, config, gcc, spec, history, part)
+        columns = GUD_COLUMNS
     else:
         parties = _staged(data, "gcc", "gls", _window_hours(lookback, job.keys), ["G_PARTY"])
         lookup = parties.tables["G_PARTY"].select(PARTY_LOOKUP) if parties.tables["G_PARTY"].height \
@@ -101,7 +106,8 @@ def run_job(job: RoleJob) -> JobSummary:
 
         def narrow(window: Window) -> Window:
             return Window(window.events, gls_kvpairs(window.events, window.kvpairs))
-    chunk = run_chunk(data, job.role, keys, lookback, build, narrow)
+        columns = GLS_COLUMNS
+    chunk = run_chunk(data, job.role, keys, lookback, build, narrow, columns)
     table, columns = PREVIEW.get(job.role, (None, []))
     preview = chunk.result.tables[table].select(columns).head(10) if table else None
     return JobSummary(job.keys, chunk.events, chunk.earlier_events,

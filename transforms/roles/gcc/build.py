@@ -32,6 +32,17 @@ STATUS_SCHEMA = {"entity": pl.String, "group": pl.String, "open": pl.Boolean,
                  "last_ts": pl.Datetime("us", "UTC")}
 
 
+# the event columns the role reads (transforms/roles/gcc and the IDB helpers it calls): a window
+# of busy hours holds a fraction of the memory without the others
+EVENT_COLUMNS = ("file_id", "line", "ts", "direction", "message", "seq", "conn_id", "call_uuid",
+                 "call_id", "call_type", "call_state", "this_dn", "this_dn_role", "this_queue",
+                 "other_dn", "other_dn_role", "third_party_dn", "agent_id", "transfer_conn_id",
+                 "conference_conn_id", "previous_conn_id", "ani", "dnis", "reference_id",
+                 "ctrl_party", "ref_call_uuid", "orig_call_uuid", "location",
+                 "last_transfer_orig_dn", "last_transfer_home_location", "route_type",
+                 "error_code", "media_type", "app", "src", "dss_id")
+
+
 def build_gcc(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot,
               partition: str = "", options: GccOptions = GccOptions(),
               monitored_switches: set[str] | None = None) -> RoleResult:

@@ -29,6 +29,14 @@ GLS_TABLES = ["G_LOGIN_SESSION", "GX_SESSION_ENDPOINT", "G_AGENT_STATE_HISTORY",
               "G_AGENT_STATE_RC", "G_AGENT_STATE_RC_A", "G_DND_HISTORY", *custom.CUSTOM_TABLES]
 
 
+# the event columns the role reads (transforms/roles/gls and the IDB helpers it calls): its
+# windows hold hours of events of agents' DNs, the other columns would only take memory
+EVENT_COLUMNS = ("file_id", "line", "ts", "direction", "message", "seq", "conn_id", "call_uuid",
+                 "call_type", "call_state", "this_dn", "this_queue", "agent_id", "work_mode",
+                 "transfer_conn_id", "conference_conn_id", "previous_conn_id", "ref_call_uuid",
+                 "orig_call_uuid", "media_type", "app", "src", "dss_id")
+
+
 def gls_kvpairs(events: pl.DataFrame, kvpairs: pl.DataFrame) -> pl.DataFrame:
     """The KV pairs the gls role reads: Reasons and Extensions (reason codes, custom data) and
     the UserData of EventUserEvent (custom states). The calls' attached data is not needed; an

@@ -28,6 +28,15 @@ GUD_TABLES = ["G_USERDATA_HISTORY", "G_SECURE_USERDATA_HISTORY", *HORIZONTAL.val
 STORAGE_TABLE = {"public": "G_USERDATA_HISTORY", "secure": "G_SECURE_USERDATA_HISTORY"}
 
 
+# the event columns the role reads (here, in gcc's `prepare` and the IDB helpers): a window of
+# busy hours holds a fraction of the memory without the others
+EVENT_COLUMNS = ("file_id", "line", "ts", "direction", "message", "seq", "conn_id", "call_uuid",
+                 "call_type", "call_state", "this_dn", "third_party_dn", "agent_id",
+                 "transfer_conn_id", "conference_conn_id", "previous_conn_id", "reference_id",
+                 "ref_call_uuid", "orig_call_uuid", "route_type", "error_code", "media_type",
+                 "user_data", "app", "src", "dss_id")
+
+
 def build_gud(events: pl.DataFrame, kvpairs: pl.DataFrame, config: ConfigSnapshot,
               gcc: RoleResult, spec: AdataSpec = AdataSpec(),
               default_history: str = "none", partition: str = "") -> RoleResult:
