@@ -42,26 +42,40 @@ class RoleChunk:
 
 
 def chunk_window(data: DataFolder, keys: list[str], lookback: Lookback,
-                 columns: Sequence[str] | None = None) -> tuple[Window, int, pl.Series]:
+                 columns: Sequence[str] | None = None,
+                 narrow: Callable[[Window], Window] | None = None
+                 ) -> tuple[Window, int, pl.Series]:
     """The reconciled events of `keys` and the earlier events `lookback` selects (counted), and
-    the times of the chunk's own events, in order; `columns`: the event columns to read (all)."""
+    the times of the chunk's own events, in order; `columns`: the event columns to read (all);
+    `narrow`: applied to each hour as it is read (the window never holds what it drops)."""
+    def read(key: str) -> Window | None:
+        hour = data.reconciled_hour(key, columns)
+        if hour is None:
+            return None
+        window = Window(hour["events"], hour["kvpairs"])
+        return narrow(window) if narrow is not None else window
+
     hours = []
     for key in keys:
-        hour = data.reconciled_hour(key, columns)
+        hour = read(key)
         if hour is None:
             raise PartitionOrderError(f"the reconciled events of {key} are missing: materialize "
                                       f"ha/reconciled_events for {key} first")
         hours.append(hour)
-    before = [data.reconciled_hour(key, columns) for key in lookback.hours]
-    earlier_events = [lookback.select(h["events"]) for h in before if h is not None]
+    # each earlier hour is cut to what the look-back selects as soon as it is read
+    selected: list[Window] = []
+    for key in lookback.hours:
+        hour = read(key)
+        if hour is not None:
+            events = lookback.select(hour.events)
+            selected.append(Window(events, hour.kvpairs.join(
+                events.select("file_id", "line"), on=["file_id", "line"], how="semi")))
     earlier = Window.empty()
-    if earlier_events:
-        events = pl.concat(earlier_events, how="diagonal_relaxed")
-        kvpairs = pl.concat([h["kvpairs"] for h in before if h is not None], how="diagonal_relaxed")
-        earlier = Window(events, kvpairs.join(events.select("file_id", "line"),
-                                              on=["file_id", "line"], how="semi"))
-    own = Window(pl.concat([h["events"] for h in hours], how="diagonal_relaxed"),
-                 pl.concat([h["kvpairs"] for h in hours], how="diagonal_relaxed"))
+    if selected:
+        earlier = Window(pl.concat([w.events for w in selected], how="diagonal_relaxed"),
+                         pl.concat([w.kvpairs for w in selected], how="diagonal_relaxed"))
+    own = Window(pl.concat([h.events for h in hours], how="diagonal_relaxed"),
+                 pl.concat([h.kvpairs for h in hours], how="diagonal_relaxed"))
     return earlier + own, earlier.events.height, own.events["ts"].drop_nulls().sort()
 
 
@@ -133,9 +147,7 @@ def run_chunk(data: DataFolder, role: str, keys: list[str], lookback: Lookback,
     """Build the chunk's window at once, and keep each entity in its hour (`split_by_hour`).
     `narrow(window)`: drops what the role never reads; `columns`: the only event columns it
     reads (a window of busy hours holds a fraction of the memory)."""
-    window, earlier, chunk_times = chunk_window(data, keys, lookback, columns)
-    if narrow is not None:
-        window = narrow(window)
+    window, earlier, chunk_times = chunk_window(data, keys, lookback, columns, narrow)
     result = build(window, keys[-1])
     hours = owners(result.status, keys, chunk_times, reached_before(data, keys, lookback))
     for key, part in split_by_hour(result, keys, hours).items():
