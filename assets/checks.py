@@ -10,8 +10,9 @@
   of many hours a blocking check would keep the good hours out with the bad one.
 
 One step per role keeps Great Expectations' import (lazy, ~3 s) and context to one per step. A
-ranged run (one run over many hours) evaluates every hour of the range and reports them in one
-result per check; the metadata names the hours that failed.
+ranged run (one run over many hours) evaluates every hour of the range: each hour gets its own
+evaluation (passed or failed, on its partition, as the UI's partition view shows them), and the
+run one result per check whose metadata names the hours that failed.
 """
 
 
@@ -21,13 +22,16 @@ from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,  # the UI ties a check to a materialization
+)
 
 from assets.idb import ROLES, idb_key
 from assets.ingest import parsed_key
 from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import read_role_frames, role_key
 from quality import accounting, frames
-from quality.report import Report, check_report
+from quality.report import Report, check_report, failed_hours
 from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
 from quality.validate import CoverageInput, TableResult, coverage_rows, validate_table
 from transforms.hours import hour_span
@@ -133,9 +137,58 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
                 report = check_report(check, n, results[n], f"idb.{n}")
                 if failed:
                     report.metadata["hours_not_checked"] = ", ".join(failed)
+                if len(context.partition_keys) > 1:
+                    _each_hour(context, key, keys, failed_hours(check, results[n]), report,
+                               CHECKS[check].severity)
                 yield _result(idb_key(n), check, report, CHECKS[check].severity)
 
     return role_quality
+
+
+def _each_hour(context: dg.AssetCheckExecutionContext, key: dg.AssetCheckKey, hours: list[str],
+               failed: set[str], report: Report, severity: str) -> None:
+    """A run of many hours records the check for each hour it evaluated, so that the UI's
+    partitions of the check show each hour passed or failed (Dagster gives a ranged run's
+    result no partition); the run's own result, with the details, follows."""
+    targets = latest_materializations(context.instance, key.asset_key, hours)
+    for hour in hours:
+        passed = hour not in failed
+        _log_hour(context, key, hour, Report(
+            passed, report.description if not passed else f"passed in {hour}",
+            {"run_partitions": report.metadata.get("partitions", "")}), severity, targets)
+
+
+def _log_hour(context: dg.AssetCheckExecutionContext, key: dg.AssetCheckKey, hour: str,
+              report: Report, severity: str, targets: dict) -> None:
+    """The check's evaluation of one hour, recorded on that hour's partition and tied to the
+    hour's latest materialization (else the UI takes it for the check of an older one)."""
+    # (the check context has no log_event of its own)
+    context.op_execution_context.log_event(dg.AssetCheckEvaluation(
+        asset_key=key.asset_key, check_name=key.name, passed=report.passed, partition=hour,
+        severity=dg.AssetCheckSeverity[severity], description=report.description,
+        metadata=_metadata(report), target_materialization_data=targets.get(hour)))
+
+
+def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
+                            hours: list[str]) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """hour -> the latest materialization of the asset's partition (a few queries per run,
+    newest first, not one per hour)."""
+    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    cursor = None
+    while len(found) < len(set(hours)):
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key,
+                                  asset_partitions=[h for h in hours if h not in found]),
+            limit=1000, cursor=cursor)
+        for record in page.records:
+            if record.partition_key in hours and record.partition_key not in found:
+                found[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=record.storage_id, run_id=record.run_id,
+                    timestamp=record.timestamp)
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
 
 
 def _as_written(frames_: list[pl.DataFrame], name: str) -> pl.DataFrame:
@@ -204,10 +257,21 @@ def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.As
              if data.failure(key.to_user_string(), part) is None else None, *hour_span(part))
             for part in context.partition_keys], registry, root, data.replica(replica), warn, fail)
         selected = context.selected_asset_check_keys
-        if dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING) in selected:
+        ranged = len(hours) > 1
+        targets = latest_materializations(context.instance, key, context.partition_keys) \
+            if ranged else {}
+        accounted = dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING)
+        if accounted in selected:
+            for hour in hours if ranged else []:
+                _log_hour(context, accounted, hour.partition,
+                          accounting.accounting_report([hour]), "ERROR", targets)
             yield _result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),
                           "ERROR")
-        if dg.AssetCheckKey(key, accounting.QUARANTINE_SHARE) in selected:
+        shared = dg.AssetCheckKey(key, accounting.QUARANTINE_SHARE)
+        if shared in selected:
+            for hour in hours if ranged else []:
+                _log_hour(context, shared, hour.partition,
+                          *accounting.share_report([hour], warn, fail), targets)
             report, severity = accounting.share_report(hours, warn, fail)
             yield _result(key, accounting.QUARANTINE_SHARE, report, severity)
 

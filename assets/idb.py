@@ -9,7 +9,7 @@ import polars as pl
 from assets.failures import each_hour, failure_metadata, record_failure
 from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
 from assets.ingest import segments_key
-from assets.metadata import preview
+from assets.metadata import preview, table_metadata
 from assets.progress import report
 from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import read_role_frames, role_key
@@ -70,7 +70,8 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
 
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[DSS_KEY], group_name=IDB_GROUP,
-                            kinds={"sqlite", "postgres"}, description=table(name).description)
+                            kinds={"sqlite", "postgres"}, description=table(name).description,
+                            metadata=table_metadata(name))
                for name in DSS_TABLES],
         can_subset=False,
         name="idb_dss",
@@ -95,14 +96,17 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
         merged = {name: pl.concat(parts) for name, parts in frames.items()}
         if icon.options().get("callconcentrator", "use-dss-monitor") == 0:
             merged = {name: frame.clear() for name, frame in merged.items()}
-        idb.store_for(logs).replace_all(merged)
+        store = idb.store_for(logs)
+        store.replace_all(merged)
+        counts = store.row_counts(merged)
         for name, frame in merged.items():
-            yield dg.MaterializeResult(asset_key=idb_key(name), metadata={"rows": frame.height})
+            yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
+                "rows": frame.height, "dagster/row_count": counts[name]})
 
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[RECONCILED_KEY, COVERAGE_KEY],
                             group_name=IDB_GROUP, kinds={"sqlite", "postgres"},
-                            description=table(name).description)
+                            description=table(name).description, metadata=table_metadata(name))
                for name in LEDGER_TABLES],
         partitions_def=hourly,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -128,10 +132,11 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
             context, logs.data(), "idb_ledgers", context.partition_keys, one_hour,
             inputs=lambda part: [(RECONCILED_KEY.to_user_string(), part),
                                  (COVERAGE_KEY.to_user_string(), part)])
+        counts = store.row_counts(LEDGER_TABLES)
         for name in LEDGER_TABLES:
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
                 "rows_written": rows[name], "partitions": len(context.partition_keys),
-                **failure_metadata(failed)})
+                "dagster/row_count": counts[name], **failure_metadata(failed)})
 
     return [*[idb_writer(role, hourly) for role in ROLES], reference, dss_tables, ledgers]
 
@@ -144,7 +149,8 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
 
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[role_key(role)], group_name=IDB_GROUP,
-                            kinds={"sqlite", "postgres"}, description=table(name).description)
+                            kinds={"sqlite", "postgres"}, description=table(name).description,
+                            metadata=table_metadata(name))
                for name in names],
         partitions_def=hourly,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -186,9 +192,10 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                             f"{sum(written.rows.values()):,} rows in {written.seconds:.1f} s, "
                             f"{written.skipped_entities} entities left to later hours")
         rows, replaced, over = total.rows, total.deleted, total.over_length
+        counts = store.row_counts(names)
         for name in names:
-            # no COUNT(*) of the table: on an IDB of years it would cost more than the hour
             meta = {"rows_written": rows.get(name, 0), "rows_removed": replaced.get(name, 0),
+                    "dagster/row_count": counts[name],
                     "partitions": len(context.partition_keys), **failure_metadata(failed)}
             flagged = {k: v for k, v in over.items() if k.startswith(name + ".")}
             if flagged:

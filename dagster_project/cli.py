@@ -233,13 +233,13 @@ def _run_locked(args: argparse.Namespace, settings, span) -> int:
         raise EnvironmentProblem(f"Dagster home {settings.dagster_home} cannot be "
                                  f"used: {exc.strerror or exc}") from None
     defs = build_definitions(settings, lock=False)      # this process holds the data folder
-    keys = runner.hour_keys(defs, *span) if span else None
     _err(f"logs: {settings.log_dir}  data: {settings.data_dir}  "
          f"dagster home: {settings.dagster_home}")
     # a failed step is one line of the summary naming the step and the error: Dagster's console
     # log (with its stack traces) stays quiet; the whole log is in the instance (the UI)
     summary = runner.run_all(
-        defs, instance, partition_keys=keys, progress=_err,
+        defs, instance, span=span, rebuild=lambda: build_definitions(settings, lock=False),
+        progress=_err,
         hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
         verbose=not getattr(args, "quiet", False),
         checks=not getattr(args, "no_checks", False), console_level="CRITICAL")

@@ -5,10 +5,12 @@ looked at then."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import dagster as dg
 
 from assets.graph import build_assets, build_checks
-from assets.partitions import hourly_partitions
+from assets.partitions import hourly_partitions, start_of
 from assets.resources import IconConfig, Idb, LogStorage
 from dagster_project.jobs import hourly_job, main_job, register_job
 from dagster_project.schedules import hourly_schedule
@@ -47,11 +49,20 @@ def executor(settings: Settings) -> dg.ExecutorDefinition:
         {"max_concurrent": settings.max_concurrent or settings.workers}, name="multiprocess")
 
 
+def first_registered(settings: Settings) -> datetime | None:
+    """The first event of the logs registered in the data folder (None before any): where the
+    hourly partitions start, so that the UI lists the hours there are logs for."""
+    logs = resources(settings)["logs"]
+    firsts = [logs.segments(r).span()[0] for r in logs.replica_folders()]
+    firsts = [t for t in firsts if t is not None]
+    return min(firsts) if firsts else None
+
+
 def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:
     """The code location of `settings`. Each step of its runs holds the data folder shared
     while it runs (assets/resources.py LogStorage)."""
     replicas = sorted(settings.replicas())
-    hourly = hourly_partitions(settings.partitions_start)
+    hourly = hourly_partitions(start_of(first_registered(settings), settings.partitions_start))
     assets = build_assets(replicas, hourly)
     hourly_run = hourly_job(hourly)
     return dg.Definitions(

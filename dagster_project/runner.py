@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.progress import PROGRESS_LOGGER
-from transforms.hours import keys_between
+from transforms.hours import hour_start, keys_between
 
 
 def quiet(console_level: str = "WARNING") -> dict:
@@ -46,9 +46,11 @@ def local_instance(home: Path) -> dg.DagsterInstance:
 def hour_keys(defs: dg.Definitions, first: datetime, last: datetime) -> list[str]:
     """Keys of every hour from `first` to `last` (inclusive) that the graph's hourly
     partitioning has (none before its start)."""
-    keys = keys_between(first, last)
     hourly = _hourly(defs)
-    if not keys or hourly is None:
+    if hourly is None:
+        return []
+    keys = [k for k in keys_between(first, last) if hour_start(k) >= hourly.start]
+    if not keys:
         return []
     known = set(hourly.get_partition_keys_in_range(dg.PartitionKeyRange(keys[0], keys[-1])))
     return [k for k in keys if k in known]
@@ -100,33 +102,40 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
             partition_keys: list[str] | None = None,
             progress: Callable[[str], None] = print, hours_per_run: int = HOURS_PER_RUN,
             verbose: bool = False, checks: bool = True,
-            console_level: str = "WARNING") -> dict:
-    """Materialize unpartitioned assets, then every partition (all hours with data by default).
-    `verbose`: also print each asset's per-partition progress lines; `checks=False` leaves the
-    data-quality asset checks out (they can be run later from the UI); `console_level`: what of
-    Dagster's own log reaches the terminal."""
-    graph = defs.resolve_asset_graph()
-    all_assets = list(defs.assets or []) + (list(defs.asset_checks or []) if checks else [])
-    unpartitioned = [k for k in graph.get_all_asset_keys()
-                     if not graph.get(k).is_partitioned and graph.get(k).is_materializable]
-    partitioned = [k for k in graph.get_all_asset_keys()
-                   if graph.get(k).is_partitioned and graph.get(k).is_materializable]
-    resources = defs.resources
+            console_level: str = "WARNING",
+            span: tuple[datetime, datetime] | None = None,
+            rebuild: Callable[[], dg.Definitions] | None = None) -> dict:
+    """Materialize unpartitioned assets, then every partition (the hours of `span`, or all
+    hours with data, unless `partition_keys` are given). `rebuild()`: the definitions again once
+    the logs are registered (their partitions start at the first registered hour, which may be
+    earlier than before). `verbose`: also print each asset's per-partition progress lines;
+    `checks=False` leaves the data-quality asset checks out (they can be run later from the
+    UI); `console_level`: what of Dagster's own log reaches the terminal."""
+    all_assets, unpartitioned, partitioned = _selection(defs, checks)
     summary: dict = {"runs": 0, "partitions": 0, "failed_runs": 0}
     with progress_lines((lambda m: progress(f"    {m}")) if verbose else None):
         if unpartitioned:
             progress(f"registering log segments ({len(unpartitioned)} assets)")
             result = dg.materialize(all_assets, selection=unpartitioned, instance=instance,
-                                    resources=resources, raise_on_error=False,
+                                    resources=defs.resources, raise_on_error=False,
                                     run_config=quiet(console_level))
             summary["runs"] += 1
             if not result.success:
                 summary["failed_runs"] += 1
                 summary["error"] = _first_error(result)
                 return summary
+        if rebuild is not None:
+            defs = rebuild()
+            all_assets, unpartitioned, partitioned = _selection(defs, checks)
+        resources = defs.resources
         if partition_keys is None:
-            span = data_span(defs)
+            span = span or data_span(defs)
             partition_keys = hour_keys(defs, *span) if span else []
+            outside = len(keys_between(*span)) - len(partition_keys) if span else 0
+            if outside:
+                progress(f"{outside} hours of logs are before the partitions' first hour "
+                         f"(ICON_PARTITIONS_START) and are not loaded")
+                summary["hours_before_partitions"] = outside
         summary["partitions"] = len(partition_keys)
         if partition_keys:
             summary["first_hour"], summary["last_hour"] = partition_keys[0], partition_keys[-1]
@@ -146,6 +155,16 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
                 summary["error"] = _first_error(result)
                 break
     return summary
+
+
+def _selection(defs: dg.Definitions, checks: bool) -> tuple[list, list, list]:
+    """Everything a run may select (the checks too, unless not `checks`), the unpartitioned
+    asset keys and the partitioned ones."""
+    graph = defs.resolve_asset_graph()
+    keys = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+    return (list(defs.assets or []) + (list(defs.asset_checks or []) if checks else []),
+            [k for k in keys if not graph.get(k).is_partitioned],
+            [k for k in keys if graph.get(k).is_partitioned])
 
 
 def _first_error(result) -> str:

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets.partitions import DEFAULT_START
 from transforms.parsing import default_workers
 from transforms.segments import parse_names, replica_folders
 
@@ -48,7 +47,7 @@ class Settings:
     config_snapshot_given: bool     # set by the user (a missing file is then an error)
     options_file: Path | None
     replica_names: tuple[str, ...]
-    partitions_start: str
+    partitions_start: str           # "": the first hour of the registered logs
     workers: int
     schedule_running: bool
     dagster_home: Path
@@ -89,7 +88,7 @@ class Settings:
             config_snapshot_given=snapshot is not None,
             options_file=Path(options).absolute() if options else None,
             replica_names=tuple(names),
-            partitions_start=pick("partitions_start", "ICON_PARTITIONS_START") or DEFAULT_START,
+            partitions_start=pick("partitions_start", "ICON_PARTITIONS_START") or "",
             workers=int(pick("workers", "ICON_WORKERS") or 0) or default_workers(),
             schedule_running=(pick("schedule", "ICON_SCHEDULE") or "on").lower() not in OFF,
             dagster_home=Path(pick("dagster_home", "DAGSTER_HOME")

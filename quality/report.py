@@ -80,6 +80,18 @@ def check_report(check: str, table: str, results: list[TableResult], suite: str)
                          f"{first.observed_text}{more}.", meta)
 
 
+def failed_hours(check: str, results: list[TableResult]) -> set[str]:
+    """The hours a check failed in: those of the offending rows GX pointed at, or every hour of
+    a suite run whose failure points at no row (a count, a missing value in a set)."""
+    out: set[str] = set()
+    for r in results:
+        hours = set(r.hours or [r.partition])
+        for f in r.failures_of(check):
+            named = {h.strip() for h in (f.where or "").split(",")} & hours
+            out |= named or hours
+    return out
+
+
 def _gx_name(kind: str) -> str:
     """ExpectColumnValuesToBeUnique -> expect_column_values_to_be_unique."""
     out = ""

@@ -21,7 +21,7 @@ from assets.ingest import build_ingest_assets, parsed_key, segments_key
 from assets.resources import LogStorage
 from dagster_project import runner
 from quality import accounting, frames, rules
-from quality.report import check_report
+from quality.report import check_report, failed_hours
 from quality.rules import (
     CHECKS,
     FOREIGN_KEYS,
@@ -209,6 +209,23 @@ def test_secure_values_are_never_printed_by_the_checks(clean_run):
     forced = Outcome(Expect(NotNull(t.name, VALUES, "VALUE"), "VALUE not null", ("VALUE",),
                             "ExpectColumnValuesToNotBeNull"), False, rows=[0, 1])
     assert sample(t, frame, forced)["VALUE"].to_list() == [rules.SECRET_MASK] * 2
+
+
+def test_a_failure_is_charged_to_the_hours_of_its_rows(clean_run):
+    """One suite run over two hours: the UI shows the hour with the offending rows failed and
+    the other passed (assets/checks.py records each hour's evaluation from this)."""
+    work, _, _, _ = clean_run
+    from transforms.idb import IdbStore
+
+    secure = IdbStore(f"sqlite:///{work / 'idb.sqlite'}").read("G_SECURE_USERDATA_HISTORY")
+    first, second = "2026-03-09-22:00", "2026-03-09-23:00"
+    both = pl.concat([secure.with_columns(ETL_PARTITION=pl.lit(first)),
+                      secure.with_columns(ETL_PARTITION=pl.lit(second), ID=pl.col("ID") + 10**9,
+                                          KEYNAME=pl.lit(None, pl.String))])
+    t = rules_for("G_SECURE_USERDATA_HISTORY")
+    result = validate_table(Validator(), t, both, f"{first}..{second}", hours=[first, second])
+    assert failed_hours(VALUES, [result]) == {second}
+    assert failed_hours(KEYS, [result]) == set()
 
 
 # ---- corrupted hours ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The real Dagster webserver over the demo's instance: lineage and a materialized partition,
 asserted through its GraphQL API (issue 5, "Lineage and UI").
 
-One module-scoped fixture simulates one hour of the small contact center, runs `icon-etl demo`
-over it into a temporary ICON_HOME (in subprocesses, so no ICON_*/DAGSTER_HOME leaks into or out
+One module-scoped fixture simulates two hours of the small contact center, runs `icon-etl demo`
+over them (one run for both hours) into a temporary ICON_HOME (in subprocesses, so no ICON_*/DAGSTER_HOME leaks into or out
 of this process), then starts `dagster-webserver -w workspace.yaml` on 127.0.0.1 and a free port.
 Needs no browser and no network beyond the loopback interface.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,8 +25,9 @@ from tools.ui_screenshot import free_port
 from tools.ui_screenshot import stop as stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_START = "2026-03-09T22:00:00Z"   # the hour we simulate, so the hour we expect in the UI
+DEMO_START = "2026-03-09T22:00:00Z"   # the hours we simulate, so the hours we expect in the UI
 DEMO_PARTITION = "2026-03-09-22:00"
+DEMO_HOURS = ["2026-03-09-22:00", "2026-03-09-23:00"]
 REPLICA = "a"                         # the demo writes one replica's logs directly (no sub-folders)
 STARTUP_TIMEOUT = 60.0
 
@@ -113,8 +115,8 @@ def _wait_until_loaded(server: Server) -> None:
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("icon_home")
     env = _env(home)
-    _cli(env, "simulate", "--out", str(home / "demo"), "--start", DEMO_START, "--hours", "1")
-    _cli(env, "demo", "--hours", "1")
+    _cli(env, "simulate", "--out", str(home / "demo"), "--start", DEMO_START, "--hours", "2")
+    _cli(env, "demo", "--hours", "2")
     port = free_port()
     log = home / "webserver.log"
     with log.open("w") as out:
@@ -123,6 +125,7 @@ def server(tmp_path_factory):
              "-h", "127.0.0.1", "-p", str(port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     srv = Server(proc, f"http://127.0.0.1:{port}", log)
+    srv.home = home
     try:
         _wait_until_loaded(srv)
         yield srv
@@ -245,3 +248,71 @@ def test_materialized_partition_shows_up(server, key, count):
     assert (metadata.get(count) or 0) > 0, f"{key} {DEMO_PARTITION}: metadata {metadata}"
     run = server.graphql(RUN_QUERY, {"id": events[0]["runId"]})["runOrError"]
     assert run == {"__typename": "Run", "status": "SUCCESS"}, run
+
+
+FIRST_PARTITION_QUERY = """query($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode { partitionKeysByDimension {
+    partitionKeys } } } }"""
+
+
+def test_partitions_start_at_the_first_hour_of_the_logs(server):
+    """Not at a fixed date years before any log: the first partition is the logs' first hour."""
+    node = server.graphql(FIRST_PARTITION_QUERY, {"key": {"path": ["idb", "G_CALL"]}})
+    keys = node["assetNodeOrError"]["partitionKeysByDimension"][0]["partitionKeys"]
+    assert keys[:2] == DEMO_HOURS
+
+
+CHECKS_QUERY = """query($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode {
+    assetChecksOrError { __typename ... on AssetChecks { checks { name
+      partitionStatuses { __typename
+        ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } } } } } } } }"""
+
+
+@pytest.mark.parametrize("key", ["idb/G_CALL", "idb/G_LOGIN_SESSION", PARSED])
+def test_each_hour_of_a_ranged_run_shows_its_check_result(server, key):
+    """The demo loads both hours in one run; every check still shows each hour as evaluated
+    (succeeded or failed), never as skipped or missing."""
+    node = server.graphql(CHECKS_QUERY, {"key": {"path": key.split("/")}})["assetNodeOrError"]
+    checks = node["assetChecksOrError"]["checks"]
+    assert len(checks) >= 2, checks
+    for check in checks:
+        statuses = check["partitionStatuses"]
+        assert statuses["__typename"] == "AssetCheckTimePartitionStatuses", (check["name"], statuses)
+        shown = {}
+        for r in statuses["ranges"]:
+            for hour in DEMO_HOURS:
+                if r["startKey"] <= hour <= r["endKey"]:
+                    shown[hour] = r["status"]
+        assert set(shown) == set(DEMO_HOURS), (key, check["name"], statuses["ranges"])
+        assert set(shown.values()) <= {"SUCCEEDED", "FAILED"}, (key, check["name"], shown)
+
+
+TABLE_QUERY = """query($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode {
+    metadataEntries { label __typename
+      ... on TableSchemaMetadataEntry { schema { columns { name type
+        constraints { nullable unique } } } }
+      ... on TextMetadataEntry { text } }
+    assetMaterializations(limit: 1) { metadataEntries { label
+      ... on IntMetadataEntry { intValue } } } } } }"""
+
+
+def test_idb_tables_show_their_columns_name_and_row_count(server):
+    """The catalog lists an IDB table's columns (as the IDB declares them), its table name, and
+    how many rows the IDB holds."""
+    from transforms.idb import table
+
+    node = server.graphql(TABLE_QUERY, {"key": {"path": ["idb", "G_CALL"]}})["assetNodeOrError"]
+    entries = {e["label"]: e for e in node["metadataEntries"]}
+    columns = entries["dagster/column_schema"]["schema"]["columns"]
+    assert [c["name"] for c in columns] == table("G_CALL").column_names
+    by_name = {c["name"]: c for c in columns}
+    assert by_name["CALLID"]["constraints"]["unique"] is True
+    assert by_name["CALLID"]["type"] == "VARCHAR(50)"
+    assert by_name["PARENTCALLID"]["constraints"] == {"nullable": True, "unique": False}
+    assert entries["dagster/table_name"]["text"] == "G_CALL"
+    latest = {e["label"]: e.get("intValue")
+              for e in node["assetMaterializations"][0]["metadataEntries"]}
+    with sqlite3.connect(server.home / "idb.sqlite") as idb:
+        assert latest["dagster/row_count"] == idb.execute("SELECT COUNT(*) FROM G_CALL").fetchone()[0] > 0
