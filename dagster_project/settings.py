@@ -11,7 +11,7 @@ passed along. Nothing else reads the environment.
 | ICON_CONFIG_SNAPSHOT | $ICON_LOG_DIR/../config.json | configuration snapshot (switches, DNs, agents…) |
 | ICON_OPTIONS | (none: defaults) | ICON options file (TOML, docs/options.md) |
 | ICON_REPLICAS | detected | comma-separated replica folder names (e.g. `a,b`) |
-| ICON_PARTITIONS_START | 2024-01-01-00:00 | first hourly partition (UTC) |
+| ICON_PARTITIONS_START | the first hour of the registered logs (else 2024-01-01-00:00) | first hourly partition (UTC) |
 | ICON_WORKERS | number of cores (at most 8) | hours (and segments) processed at once: the processes of a step's pool (`--parallel`) |
 | ICON_EXECUTOR | multiprocess | how a Dagster run executes its steps: `multiprocess`, `in_process` or `celery` (docs/architecture.md "Scaling out") |
 | ICON_MAX_CONCURRENT | ICON_WORKERS | steps of one run at once under the multiprocess executor |
