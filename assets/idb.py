@@ -5,6 +5,7 @@ beside them."""
 
 import dagster as dg
 import polars as pl
+import sqlalchemy as sa
 
 from assets.failures import each_hour, failure_metadata, record_failure
 from assets.ha import COVERAGE_KEY, DSS_KEY, RECONCILED_KEY, load_clock, read_ledgers
@@ -17,6 +18,7 @@ from transforms.datafolder import LEDGERS
 from transforms.ha import dss
 from transforms.idb import (
     DSS_TABLES,
+    IdbError,
     WriteReport,
     dictionary,
     latest_versions,
@@ -98,10 +100,10 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
             merged = {name: frame.clear() for name, frame in merged.items()}
         store = idb.store_for(logs)
         store.replace_all(merged)
-        counts = store.row_counts(merged)
+        counts = row_counts(store, merged)
         for name, frame in merged.items():
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
-                "rows": frame.height, "dagster/row_count": counts[name]})
+                "rows": frame.height, **counts.get(name, {})})
 
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[RECONCILED_KEY, COVERAGE_KEY],
@@ -132,11 +134,11 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
             context, logs.data(), "idb_ledgers", context.partition_keys, one_hour,
             inputs=lambda part: [(RECONCILED_KEY.to_user_string(), part),
                                  (COVERAGE_KEY.to_user_string(), part)])
-        counts = store.row_counts(LEDGER_TABLES)
+        counts = row_counts(store, LEDGER_TABLES)
         for name in LEDGER_TABLES:
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata={
                 "rows_written": rows[name], "partitions": len(context.partition_keys),
-                "dagster/row_count": counts[name], **failure_metadata(failed)})
+                **counts.get(name, {}), **failure_metadata(failed)})
 
     return [*[idb_writer(role, hourly) for role in ROLES], reference, dss_tables, ledgers]
 
@@ -192,10 +194,10 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                             f"{sum(written.rows.values()):,} rows in {written.seconds:.1f} s, "
                             f"{written.skipped_entities} entities left to later hours")
         rows, replaced, over = total.rows, total.deleted, total.over_length
-        counts = store.row_counts(names)
+        counts = row_counts(store, names)
         for name in names:
             meta = {"rows_written": rows.get(name, 0), "rows_removed": replaced.get(name, 0),
-                    "dagster/row_count": counts[name],
+                    **counts.get(name, {}),
                     "partitions": len(context.partition_keys), **failure_metadata(failed)}
             flagged = {k: v for k, v in over.items() if k.startswith(name + ".")}
             if flagged:
@@ -203,6 +205,15 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             yield dg.MaterializeResult(asset_key=idb_key(name), metadata=meta)
 
     return write
+
+
+def row_counts(store, names) -> dict[str, dict[str, int]]:
+    """name -> {"dagster/row_count": rows in the IDB} for the catalog; nothing when the IDB
+    cannot say (its failure is the writes' to report, not this metadata's)."""
+    try:
+        return {name: {"dagster/row_count": n} for name, n in store.row_counts(names).items()}
+    except (IdbError, sa.exc.SQLAlchemyError):
+        return {}
 
 
 def write_batches(hours: list[str]) -> list[list[str]]:

@@ -270,3 +270,17 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_nothing_half_written(t
     data = bi.idb_table(idb, "G_USERDATA_HISTORY")
     assert data.height == 0 or data["VALUE"].str.len_chars().max() in (None, len(blob))
     assert bi.idb_table(idb, "G_CALL")["CALLID"].to_list() == [bi.uuid("TS_FULL", 1)]
+
+
+def test_an_idb_that_cannot_count_leaves_the_row_count_out(tmp_path):
+    """The catalog's row count is metadata: an IDB that cannot answer leaves it out (the writes
+    report their own failure), and one that answers gives each table's rows."""
+    from assets.idb import row_counts
+    from transforms.idb import IdbStore
+
+    assert row_counts(IdbStore(f"sqlite:///{tmp_path / 'no' / 'such' / 'idb.sqlite'}"),
+                      ["G_CALL"]) == {}
+    store = IdbStore(f"sqlite:///{tmp_path / 'idb.sqlite'}")
+    store.create_schema()
+    assert row_counts(store, ["G_CALL", "G_PARTY"]) == {
+        "G_CALL": {"dagster/row_count": 0}, "G_PARTY": {"dagster/row_count": 0}}
