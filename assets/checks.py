@@ -178,14 +178,15 @@ def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey
     """hour -> the latest materialization of the asset's partition (a few queries per run,
     newest first, not one per hour)."""
     found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    wanted = set(hours)
     cursor = None
-    while len(found) < len(set(hours)):
+    while len(found) < len(wanted):
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key,
-                                  asset_partitions=[h for h in hours if h not in found]),
+                                  asset_partitions=sorted(wanted - found.keys())),
             limit=1000, cursor=cursor)
         for record in page.records:
-            if record.partition_key in hours and record.partition_key not in found:
+            if record.partition_key in wanted and record.partition_key not in found:
                 found[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
                     storage_id=record.storage_id, run_id=record.run_id,
                     timestamp=record.timestamp)

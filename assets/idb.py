@@ -60,10 +60,9 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
         frames = {"G_DICT_TYPE": dictionary.dict_type_frame(),
                   "G_DICTIONARY": dictionary.dictionary_frame(), **config.gc_tables()}
         store.replace_all({n: table(n).conform(f) for n, f in frames.items()})
-        spans = [s for s in (logs.segments(r).span() for r in replicas) if s[0] is not None]
-        if spans:
-            store.upsert("G_TIMECODE", timecode_frame(min(s[0] for s in spans),
-                                                      max(s[1] for s in spans)))
+        span = logs.span(replicas)
+        if span:
+            store.upsert("G_TIMECODE", timecode_frame(*span))
         return dg.MaterializeResult(metadata={
             "dictionary_values": frames["G_DICTIONARY"].height,
             "endpoints": frames["GC_ENDPOINT"].height, "agents": frames["GC_AGENT"].height,

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -59,6 +60,13 @@ class LogStorage(dg.ConfigurableResource):
 
     def segments(self, replica: str) -> SegmentStore:
         return SegmentStore(self.replica_root(replica), self.data().replica(replica))
+
+    def span(self, replicas: Iterable[str] | None = None) -> tuple[datetime, datetime] | None:
+        """First and last event time over the registries of `replicas` (default: every
+        replica folder), or None before any event is registered."""
+        spans = [self.segments(r).span() for r in (replicas or self.replica_folders())]
+        spans = [s for s in spans if s[0] is not None]
+        return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
 
 
 class IconConfig(dg.ConfigurableResource):

@@ -52,10 +52,8 @@ def executor(settings: Settings) -> dg.ExecutorDefinition:
 def first_registered(settings: Settings) -> datetime | None:
     """The first event of the logs registered in the data folder (None before any): where the
     hourly partitions start, so that the UI lists the hours there are logs for."""
-    logs = resources(settings)["logs"]
-    firsts = [logs.segments(r).span()[0] for r in logs.replica_folders()]
-    firsts = [t for t in firsts if t is not None]
-    return min(firsts) if firsts else None
+    span = resources(settings)["logs"].span()
+    return span[0] if span else None
 
 
 def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:

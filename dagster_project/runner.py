@@ -92,10 +92,7 @@ class _Forward(logging.Handler):
 
 def data_span(defs: dg.Definitions) -> tuple[datetime, datetime] | None:
     """First and last event time over every replica's registry."""
-    logs = defs.resources["logs"]
-    spans = [logs.segments(r).span() for r in logs.replica_folders()]
-    spans = [s for s in spans if s[0] is not None]
-    return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
+    return defs.resources["logs"].span()
 
 
 def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,

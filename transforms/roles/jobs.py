@@ -108,8 +108,8 @@ def run_job(job: RoleJob) -> JobSummary:
             return Window(window.events, gls_kvpairs(window.events, window.kvpairs))
         columns = GLS_COLUMNS
     chunk = run_chunk(data, job.role, keys, lookback, build, narrow, columns)
-    table, columns = PREVIEW.get(job.role, (None, []))
-    preview = chunk.result.tables[table].select(columns).head(10) if table else None
+    table, shown = PREVIEW.get(job.role, (None, []))
+    preview = chunk.result.tables[table].select(shown).head(10) if table else None
     return JobSummary(job.keys, chunk.events, chunk.earlier_events,
                       chunk.result.rows_per_table(), chunk.result.open_entities, preview)
 
