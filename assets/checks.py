@@ -53,7 +53,7 @@ def _metadata(report: Report) -> dict:
     return out
 
 
-def _result(key: dg.AssetKey, check: str, report: Report, severity: str) -> dg.AssetCheckResult:
+def check_result(key: dg.AssetKey, check: str, report: Report, severity: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=key, check_name=check, passed=report.passed, description=report.description,
         severity=dg.AssetCheckSeverity[severity], metadata=_metadata(report))
@@ -66,7 +66,7 @@ def _other_role_parents(rules: TableRules, role: str) -> list[dg.AssetKey]:
                   key=lambda k: k.to_user_string())
 
 
-def _spec(*args, **kwargs) -> dg.AssetCheckSpec:
+def check_spec(*args, **kwargs) -> dg.AssetCheckSpec:
     """An AssetCheckSpec; partitioned check specs are a Dagster preview we rely on on purpose."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
@@ -76,7 +76,7 @@ def _spec(*args, **kwargs) -> dg.AssetCheckSpec:
 def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     names = ROLE_TABLES[role]
     rules = {n: rules_for(n) for n in names}
-    specs = [_spec(
+    specs = [check_spec(
         check, asset=idb_key(n), blocking=CHECKS[check].blocking, partitions_def=hourly,
         description=f"{CHECKS[check].description} (GX suite idb.{n})",
         additional_deps=_other_role_parents(rules[n], role) if check == FOREIGN_KEYS else None)
@@ -144,7 +144,7 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
                 if ranged:
                     _each_hour(context, key, keys, failed_hours(check, results[n]), report,
                                CHECKS[check].severity, targets)
-                yield _result(idb_key(n), check, report, CHECKS[check].severity)
+                yield check_result(idb_key(n), check, report, CHECKS[check].severity)
 
     return role_quality
 
@@ -157,12 +157,12 @@ def _each_hour(context: dg.AssetCheckExecutionContext, key: dg.AssetCheckKey, ho
     instance a write (~10 ms in a local SQLite instance: ~25 s for the checks of a day)."""
     for hour in hours:
         passed = hour not in failed
-        _log_hour(context, key, hour, Report(
+        log_hour(context, key, hour, Report(
             passed, report.description if not passed else f"passed in {hour}",
             {"run_partitions": report.metadata.get("partitions", "")}), severity, targets)
 
 
-def _log_hour(context: dg.AssetCheckExecutionContext, key: dg.AssetCheckKey, hour: str,
+def log_hour(context: dg.AssetCheckExecutionContext, key: dg.AssetCheckKey, hour: str,
               report: Report, severity: str, targets: dict) -> None:
     """The check's evaluation of one hour, recorded on that hour's partition and tied to the
     hour's latest materialization (else the UI takes it for the check of an older one)."""
@@ -229,13 +229,13 @@ def _coverage_input(logs: LogStorage, rule: CoversEvents, part: str,
 def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     key = parsed_key(replica)
     specs = [
-        _spec(accounting.LINE_ACCOUNTING, asset=key, partitions_def=hourly,
+        check_spec(accounting.LINE_ACCOUNTING, asset=key, partitions_def=hourly,
               description="Every line of the hour's segments is counted once in the ledger "
                           "(parsed or quarantined, each quarantined line with its record), and "
                           "every event of the hour is in the partition."),
         # not blocking: in a run of many hours a blocking check would keep every hour out; the
         # parsed-events asset itself refuses an hour over max-quarantine-share-fail
-        _spec(accounting.QUARANTINE_SHARE, asset=key, partitions_def=hourly,
+        check_spec(accounting.QUARANTINE_SHARE, asset=key, partitions_def=hourly,
               description="Quarantined lines / lines of the hour's segments: warns over "
                           "[icon-etl] max-quarantine-share-warn, fails over "
                           "max-quarantine-share-fail (the hour is then not loaded)."),
@@ -268,17 +268,17 @@ def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.As
         accounted = dg.AssetCheckKey(key, accounting.LINE_ACCOUNTING)
         if accounted in selected:
             for hour in hours if ranged else []:
-                _log_hour(context, accounted, hour.partition,
+                log_hour(context, accounted, hour.partition,
                           accounting.accounting_report([hour]), "ERROR", targets)
-            yield _result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),
+            yield check_result(key, accounting.LINE_ACCOUNTING, accounting.accounting_report(hours),
                           "ERROR")
         shared = dg.AssetCheckKey(key, accounting.QUARANTINE_SHARE)
         if shared in selected:
             for hour in hours if ranged else []:
-                _log_hour(context, shared, hour.partition,
+                log_hour(context, shared, hour.partition,
                           *accounting.share_report([hour], warn, fail), targets)
             report, severity = accounting.share_report(hours, warn, fail)
-            yield _result(key, accounting.QUARANTINE_SHARE, report, severity)
+            yield check_result(key, accounting.QUARANTINE_SHARE, report, severity)
 
     return parsed_quality
 

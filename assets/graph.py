@@ -10,16 +10,20 @@ from assets.checks import build_quality_checks
 from assets.ha import build_ha_assets
 from assets.idb import build_idb_assets
 from assets.ingest import build_ingest_assets
+from assets.monitoring import freshness_check, hourly_monitoring_checks
+from assets.reports import build_report_assets
 from assets.roles import build_role_assets
 
 
 def build_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     return ([a for replica in replicas for a in build_ingest_assets(replica, hourly)]
             + build_ha_assets(replicas, hourly) + build_role_assets(hourly)
-            + build_idb_assets(replicas, hourly))
+            + build_idb_assets(replicas, hourly) + build_report_assets(hourly))
 
 
 def build_checks(replicas: list[str], hourly: dg.PartitionsDefinition
                  ) -> list[dg.AssetChecksDefinition]:
-    """Great Expectations suites as asset checks on every IDB table and parsed-events hour."""
-    return build_quality_checks(replicas, hourly)
+    """Great Expectations suites as asset checks on every IDB table and parsed-events hour,
+    and the monitoring checks (freshness, coverage gaps, call volume)."""
+    return [*build_quality_checks(replicas, hourly), freshness_check(),
+            hourly_monitoring_checks(hourly)]

@@ -21,12 +21,14 @@ from transforms.idb import (
     IdbError,
     WriteReport,
     dictionary,
+    closure_messages,
     latest_versions,
+    message_frames,
     redact_url,
     table,
     timecode_frame,
 )
-from transforms.roles import ROLE_TABLES
+from transforms.roles import ROLE_TABLES, STUCK_CLOSURES
 
 IDB_GROUP = "idb"
 
@@ -235,6 +237,11 @@ def write_hours(store, role: str, names: list[str], logs: LogStorage, batch: lis
     if "GSYS_DNPREMOTELOCATION" in frames:
         # a switch whose logs arrived since is no longer a remote location
         store.delete_in("GSYS_DNPREMOTELOCATION", "REMOTELOCATION", monitored)
+    if any(n in STUCK_CLOSURES for n in names):
+        # the batch's hours' messages about stuck calls and sessions replace those written before
+        app = f"icon-etl idb_{role}"
+        store.replace_messages(*message_frames(closure_messages(frames, app, STUCK_CLOSURES)),
+                               app, batch)
     return written, owners
 
 

@@ -317,6 +317,62 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Draw the interval reports (ETL_KPI_*) of an IDB into one HTML page, DIR/index.html."""
+    import sqlalchemy as sa
+
+    from dagster_project.settings import Settings
+    from transforms.idb import IdbError, IdbStore, describe_db_error, redact_url
+    from transforms.reports import read_kpis, render_page
+
+    url = Settings.from_env(idb_url=args.idb).idb_url
+    try:
+        parsed = sa.engine.make_url(url)
+        store = IdbStore(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise ValueError(f"IDB URL {redact_url(url)!r} is not a usable SQLAlchemy database URL "
+                         f"(e.g. sqlite:///var/idb.sqlite): {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise FileNotFoundError(f"IDB {redact_url(url)}: no such SQLite file (--idb)")
+    first, last = _report_hour(args.from_hour, "--from"), _report_hour(args.to_hour, "--to")
+    try:
+        have = {n.upper() for n in sa.inspect(store.engine).get_table_names()}
+        kpis = read_kpis(store, first, last) if "ETL_KPI_QUEUE" in have else None
+    except sa.exc.DBAPIError as exc:
+        raise IdbError(f"IDB {redact_url(url)}: {describe_db_error(exc)}") from None
+    finally:
+        store.engine.dispose()
+    if kpis is None or all(frame.height == 0 for frame in kpis.values()):
+        _err(f"icon-etl report: the IDB {redact_url(url)} has no interval KPI rows"
+             f"{' in the hours asked for' if first or last else ''}: run `icon-etl load` first "
+             f"(it materializes reports/kpi)")
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    page.write_text(render_page(kpis), encoding="utf-8")
+    print(page)
+    return 0
+
+
+def _report_hour(text: str | None, flag: str) -> str | None:
+    """An hour key (`2026-03-09-23:00`) from a key or an ISO 8601 UTC time."""
+    if not text:
+        return None
+    from datetime import datetime, timezone
+
+    from transforms.hours import KEY_FORMAT, key_of
+
+    for parse in (lambda t: datetime.strptime(t, KEY_FORMAT),
+                  lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))):
+        try:
+            ts = parse(text)
+        except ValueError:
+            continue
+        return key_of(ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc))
+    raise ValueError(f"{flag} {text!r}: not an hour (2026-03-09-23:00 or 2026-03-09T23:00Z)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="icon-etl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -375,6 +431,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--idb", help="IDB SQLAlchemy URL (default: ICON_IDB_URL or the demo's SQLite)")
     s.add_argument("--data", help="data folder with the parse cache (default: ICON_DATA_DIR)")
     s.set_defaults(func=cmd_explain)
+
+    s = sub.add_parser("report", help="the interval reports (queues, agents) of an IDB as one "
+                                      "HTML page of charts, DIR/index.html")
+    s.add_argument("--idb", help="IDB SQLAlchemy URL (default: ICON_IDB_URL or the demo's SQLite)")
+    s.add_argument("--out", required=True, type=Path, metavar="DIR")
+    s.add_argument("--from", dest="from_hour", metavar="HOUR",
+                   help="first hour (2026-03-09-23:00 or ISO 8601 UTC; default: the first)")
+    s.add_argument("--to", dest="to_hour", metavar="HOUR", help="last hour (default: the last)")
+    s.set_defaults(func=cmd_report)
     return p
 
 

@@ -10,11 +10,13 @@ from datetime import datetime
 import dagster as dg
 
 from assets.graph import build_assets, build_checks
+from assets.monitoring import FRESHNESS_KEY
 from assets.partitions import hourly_partitions, start_of
 from assets.resources import IconConfig, Idb, LogStorage
-from dagster_project.jobs import hourly_job, main_job, register_job
+from dagster_project.alerts import Alerts
+from dagster_project.jobs import hourly_job, main_job, monitor_job, register_job
 from dagster_project.schedules import hourly_schedule
-from dagster_project.sensors import log_folder_sensor
+from dagster_project.sensors import freshness_sensor, log_folder_sensor, run_failure_sensor
 from dagster_project.settings import Settings
 
 
@@ -28,6 +30,8 @@ def resources(settings: Settings, lock: bool = True) -> dict:
         "icon": IconConfig(snapshot=str(settings.config_snapshot),
                            options_file=str(options) if options else ""),
         "idb": Idb(url=settings.idb_url),
+        "alerts": Alerts(webhook=settings.alert_webhook, email_to=settings.alert_email,
+                         smtp=settings.smtp, email_from=settings.alert_from),
     }
 
 
@@ -66,9 +70,9 @@ def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=build_checks(replicas, hourly),
-        jobs=[main_job(), hourly_run, register_job(assets)],
+        jobs=[main_job(), hourly_run, register_job(assets), monitor_job(FRESHNESS_KEY)],
         schedules=[hourly_schedule(hourly_run, settings.schedule_running)],
-        sensors=[log_folder_sensor],
+        sensors=[log_folder_sensor, freshness_sensor, run_failure_sensor],
         resources=resources(settings, lock),
         executor=executor(settings),
     )

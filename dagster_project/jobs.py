@@ -25,3 +25,9 @@ def register_job(assets: list[dg.AssetsDefinition]):
     keys = [key for a in assets if a.partitions_def is None for key in a.keys]
     return dg.define_asset_job("icon_register", selection=dg.AssetSelection.assets(*keys),
                                description="Register new or changed log segments.")
+
+
+def monitor_job(freshness: dg.AssetCheckKey):
+    """The freshness check alone: what the freshness sensor runs when loading stops."""
+    return dg.define_asset_job("icon_monitor", selection=dg.AssetSelection.checks(freshness),
+                               description="Is the IDB behind the logs? (the freshness check)")

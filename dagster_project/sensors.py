@@ -1,4 +1,6 @@
-"""The log-folder sensor: new or changed segments — also late files for past hours — bring the
+"""The sensors: the log folder's, the freshness of the IDB, and the runs that failed.
+
+The log-folder sensor: new or changed segments — also late files for past hours — bring the
 IDB up to date, in two steps.
 
 1. A file in a replica folder is new, changed or gone (size or modification time differ from the
@@ -20,9 +22,13 @@ from datetime import datetime, timezone
 import dagster as dg
 import polars as pl
 
-from assets.resources import LogStorage
+from assets.monitoring import freshness_now
+from assets.resources import IconConfig, Idb, LogStorage
+from dagster_project.alerts import Alerts
 from dagster_project.runner import RANGE_END, RANGE_START
 from transforms.hours import HOUR, hour_of, key_of
+from transforms.idb import LogMessage, message_frames
+from transforms.idb.dictionary import LogCategory, LogMessageId, LogPriority
 from transforms.parsing import discover
 
 
@@ -94,3 +100,71 @@ def log_folder_sensor(context: dg.SensorEvaluationContext, logs: LogStorage):
                                       tags={RANGE_START: start, RANGE_END: end}))
         context.log.info(f"segments changed: processing {start} .. {end}")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(now, sort_keys=True))
+
+
+def tell(idb: Idb, alerts: Alerts, message: LogMessage, log) -> None:
+    """Record `message` in the IDB's G_LOG_MESSAGES, then send it to the alert channels."""
+    idb.store().replace_messages(*message_frames([message]), message.app)
+    for problem in alerts.send(f"[icon-etl] {message.text.splitlines()[0][:150]}", message.text,
+                               message.attrs):
+        log.warning(f"alert not sent: {problem}")
+
+
+@dg.sensor(name="icon_freshness", job_name="icon_monitor", minimum_interval_seconds=300,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every 5 minutes: is the IDB behind the logs by more than [icon-etl] "
+                       "freshness-max-lag-minutes? When the answer changes, runs the freshness "
+                       "check; when loading falls behind, records it in G_LOG_MESSAGES and "
+                       "sends an alert.")
+def freshness_sensor(context: dg.SensorEvaluationContext, logs: LogStorage, idb: Idb,
+                     icon: IconConfig, alerts: Alerts):
+    report = freshness_now(logs, idb.store(), icon)
+    state = json.dumps({"passed": report.passed,
+                        "loaded": report.metadata.get("last_loaded_hour")}, sort_keys=True)
+    if state == context.cursor:
+        return dg.SkipReason(f"unchanged: {report.description}")
+    was_fresh = json.loads(context.cursor)["passed"] if context.cursor else True
+    if was_fresh and not report.passed:
+        tell(idb, alerts, LogMessage(
+            LogMessageId.LOAD_STALE, "icon-etl icon_freshness", state, report.description,
+            datetime.now(timezone.utc), LogPriority.ALARM, LogCategory.ALARM,
+            attrs={k: str(v) for k, v in report.metadata.items()}), context.log)
+    context.log.info(report.description)
+    # the hourly runs evaluate the check themselves; this run is for when they stop coming
+    flipped = was_fresh != report.passed or not context.cursor
+    key = f"freshness-{hashlib.sha256(state.encode()).hexdigest()[:16]}"
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key)] if flipped else [],
+                           cursor=state)
+
+
+@dg.run_failure_sensor(name="icon_run_failures", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="A run of this code location failed: record it in the IDB's "
+                                   "G_LOG_MESSAGES (with its failed steps in G_LOG_ATTRS) and "
+                                   "send an alert (ICON_ALERT_WEBHOOK, ICON_ALERT_EMAIL).")
+def run_failure_sensor(context: dg.RunFailureSensorContext, idb: Idb, alerts: Alerts):
+    tell(idb, alerts, failure_message(context), context.log)
+
+
+def failure_message(context: dg.RunFailureSensorContext) -> LogMessage:
+    """The G_LOG_MESSAGES row of a failed run: the job, its hours, why, and the steps that
+    failed (one attribute each)."""
+    run = context.dagster_run
+    tags = run.tags
+    hours = (f"{tags[RANGE_START]} .. {tags[RANGE_END]}" if RANGE_START in tags
+             else tags.get("dagster/partition", ""))
+    why = (context.failure_event.message or "").strip()
+    steps = {f"STEP {e.step_key}": _cause(e)[:4000] for e in context.get_step_failure_events()}
+    text = f"run {run.run_id} of {run.job_name} failed" + (f" ({hours})" if hours else "") \
+        + f": {why}"
+    return LogMessage(
+        LogMessageId.RUN_FAILED, f"icon-etl {run.job_name}", run.run_id, text,
+        datetime.now(timezone.utc), LogPriority.ALARM, LogCategory.ALARM, run_id=run.run_id,
+        attrs={"JOB": run.job_name, "RUN_ID": run.run_id, "HOURS": hours, **steps})
+
+
+def _cause(event: dg.DagsterEvent) -> str:
+    """What made a step fail: the error its code raised, not Dagster's wrapper around it."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    if error is None:
+        return event.message or ""
+    return (error.cause or error).message.strip()

@@ -18,6 +18,10 @@ passed along. Nothing else reads the environment.
 | ICON_CELERY_BROKER | redis://127.0.0.1:6379/0 | the Celery broker (`ICON_EXECUTOR=celery`) |
 | ICON_CELERY_BACKEND | the broker | where Celery keeps task results |
 | ICON_SCHEDULE | on | `off` starts the hourly schedule stopped |
+| ICON_ALERT_WEBHOOK | (none) | URL a failed run or stale loading is POSTed to as JSON (`text`, `subject`, `message`, `details`) |
+| ICON_ALERT_EMAIL | (none) | comma-separated addresses e-mailed on a failed run or stale loading |
+| ICON_SMTP | 127.0.0.1:25 | the SMTP server (`host[:port]`) for ICON_ALERT_EMAIL |
+| ICON_ALERT_FROM | icon-etl@localhost | the sender of those e-mails |
 | DAGSTER_HOME | $ICON_HOME/dagster_home | the local Dagster instance |
 """
 
@@ -55,6 +59,10 @@ class Settings:
     max_concurrent: int = 0         # 0: `workers`
     celery_broker: str = DEFAULT_BROKER
     celery_backend: str = ""        # "": the broker
+    alert_webhook: str = ""
+    alert_email: str = ""
+    smtp: str = "127.0.0.1:25"
+    alert_from: str = "icon-etl@localhost"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None,
@@ -97,6 +105,10 @@ class Settings:
             max_concurrent=int(pick("max_concurrent", "ICON_MAX_CONCURRENT") or 0),
             celery_broker=pick("celery_broker", "ICON_CELERY_BROKER") or DEFAULT_BROKER,
             celery_backend=pick("celery_backend", "ICON_CELERY_BACKEND") or "",
+            alert_webhook=pick("alert_webhook", "ICON_ALERT_WEBHOOK") or "",
+            alert_email=pick("alert_email", "ICON_ALERT_EMAIL") or "",
+            smtp=pick("smtp", "ICON_SMTP") or "127.0.0.1:25",
+            alert_from=pick("alert_from", "ICON_ALERT_FROM") or "icon-etl@localhost",
         )
 
     def replicas(self) -> dict[str, Path]:

@@ -26,7 +26,7 @@ ALLOWED = {
     "simulator": {"simulator", "transforms"},
 }
 NO_DAGSTER = ("transforms", "simulator")
-PACKAGES = ("parsing", "segments", "ha", "roles", "idb", "config")
+PACKAGES = ("parsing", "segments", "ha", "roles", "idb", "config", "reports")
 # the data folder's own file and folder names (those that are no ordinary word): written only in
 # transforms/datafolder.py
 DATA_FOLDER_NAMES = {"segments.parquet", "segment_ids.parquet", "segments_skipped.parquet",

@@ -6,7 +6,8 @@ Runs `icon-etl demo` first when $DAGSTER_HOME ($ICON_HOME/dagster_home) has no r
 starts the real
 `dagster-webserver -w workspace.yaml` on 127.0.0.1 and a free port (with the same ICON_* settings
 as `make ui`), opens /asset-groups in headless Chromium driven by Playwright, waits until the
-asset graph has rendered in full detail, and saves docs/img/lineage.png. The `idb` group (one
+asset graph has rendered in full detail, and saves docs/img/lineage.png; then the checks of
+idb/ETL_COVERAGE (docs/img/checks.png). The `idb` group (one
 asset per IDB table, three dozen) is left collapsed so that the ICON flow stays legible; the
 other groups are expanded, the flow drawn top to bottom.
 
@@ -33,7 +34,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "img" / "lineage.png"
 # groups drawn open, in flow order; `idb` stays a single box ("N assets")
-EXPANDED_GROUPS = ["raw_logs", "parsed_events", "ha_reconciliation", "idb_by_role"]
+EXPANDED_GROUPS = ["raw_logs", "parsed_events", "ha_reconciliation", "idb_by_role", "reports"]
 BROWSERS = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
 
 
@@ -218,6 +219,36 @@ _DRAWN_BOTTOM = f"""() => Math.max(...[...{_VIEWPORT}.querySelectorAll('svg[widt
 _AUTOCENTER = f"() => {_VIEWPORT}.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}))"
 
 
+# asset pages shot after the lineage: (file in docs/img, path, text that shows it has loaded)
+PAGES = [("checks.png", "/assets/idb/ETL_COVERAGE?view=checks", "coverage_gaps")]
+
+
+def page_shots(base: str, folder: Path, chromium: str, width: int, scale: float,
+               timeout_ms: int = 60_000) -> None:
+    """The asset pages of PAGES, each as it looks once its text is there."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            context = browser.new_context(viewport={"width": width, "height": 900},
+                                          device_scale_factor=scale)
+            context.add_init_script("window.localStorage.setItem('communityNux', 'true');"
+                                    "window.localStorage.setItem('dagster-nav-collapsed', 'true');")
+            page = context.new_page()
+            page.set_default_timeout(timeout_ms)
+            for name, path, text in PAGES:
+                _log(f"opening {base}{path}")
+                page.goto(f"{base}{path}", wait_until="networkidle")
+                page.get_by_text(text).first.wait_for(state="visible")
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(folder / name))
+        finally:
+            browser.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -236,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_until_loaded(proc, base, log)
         screenshot(base, args.out.absolute(), chromium, args.width, args.scale)
+        page_shots(base, args.out.absolute().parent, chromium, args.width, args.scale)
     except RuntimeError as exc:
         _log(str(exc))
         return 1

@@ -114,9 +114,24 @@ SPECS: dict[str, dict[str, Spec]] = {
         "max-quarantine-share-warn": Spec(0.01, kind=float, doc="quarantined/lines that warns"),
         "max-quarantine-share-fail": Spec(0.10, kind=float, doc="quarantined/lines that fails"),
         "mask-keys": Spec("", doc="comma-separated KV keys masked in everything printed"),
+        "service-level-threshold": Spec(20, None, int, 1, 3600,
+                                        doc="seconds: a queued call answered within this wait "
+                                            "counts in ETL_KPI_QUEUE.SERVICE_LEVEL"),
         "max-call-idle": Spec(14400, None, int, 0, 7 * 24 * 3600,
                               doc="seconds without an event after which an open call ends at its "
                                   "last event (ETL_CLOSED_BY idle_timeout); 0 = never"),
+        "freshness-max-lag-minutes": Spec(120, None, int, 1, 30 * 24 * 60,
+                                          doc="minutes the newest logged event may be ahead of "
+                                              "the end of the last loaded hour (check "
+                                              "`freshness`, sensor `icon_freshness`)"),
+        "volume-min-share": Spec(0.5, kind=float,
+                                 doc="calls of an hour below this share of the same hour's "
+                                     "median in the previous weeks fail `call_volume`"),
+        "volume-weeks": Spec(4, None, int, 1, 52,
+                             doc="previous weeks the `call_volume` check compares an hour with"),
+        "volume-min-calls": Spec(20, None, int, 0, None,
+                                 doc="a median below this many calls is too small to judge "
+                                     "(`call_volume` passes)"),
     },
 }
 
@@ -231,8 +246,8 @@ SHARES = ("max-quarantine-share-warn", "max-quarantine-share-fail")
 
 
 def _check_shares(path: Path, options: IconOptions) -> None:
-    """The quarantined-share thresholds are shares (0..1), and the warning comes first."""
-    for name in SHARES:
+    """The share options are shares (0..1), and the quarantine warning comes first."""
+    for name in (*SHARES, "volume-min-share"):
         value = options.get("icon-etl", name)
         if not 0 <= value <= 1:
             raise OptionsError(f"{path}: [icon-etl] {name} = {value!r}: must be a share between "

@@ -1,7 +1,7 @@
 """The Interaction Database: its tables and columns (`schema`), every enumeration
 (`dictionary`), the columns every row carries (`columns`), `timecodes`, the SQL store with its
-idempotent writes (`store.IdbStore`) of hours taken in batches (`batch`), and `explain` (a
-call's events beside its rows)."""
+idempotent writes (`store.IdbStore`) of hours taken in batches (`batch`), `explain` (a
+call's events beside its rows) and `log_messages` (G_LOG_MESSAGES rows)."""
 
 from transforms.exports import lazy_exports
 
@@ -11,6 +11,7 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "dictionary": ["dictionary"],
     "binding": ["BindingError", "bind"],
     "explain": ["ExplainError", "explain_call"],
+    "log_messages": ["LogMessage", "closure_messages", "message_frames"],
     "schema": ["BOOKKEEPING", "DSS_TABLES", "TABLES", "Table", "table"],
     "store": ["IdbError", "IdbStore", "WriteReport", "describe_db_error", "redact_url"],
     "timecodes": ["time_triple_values", "timecode_frame"],

@@ -357,6 +357,40 @@ class DsType(IntEnum):
     OCS = 3
 
 
+class LogPriority(IntEnum):
+    """G_LOG_MESSAGES.PRIORITY: the Framework log levels, most urgent first [INF: the PDM names
+    dictionary type 32, its values were not found]."""
+    UNKNOWN = 0
+    ALARM = 1
+    STANDARD = 2
+    INTERACTION = 3
+    TRACE = 4
+    DEBUG = 5
+
+
+class LogCategory(IntEnum):
+    """G_LOG_MESSAGES.CATEGORY [DOC]."""
+    DEFAULT = 0
+    ALARM = 1
+    AUDIT = 2
+
+
+class LogOrigin(IntEnum):
+    """G_LOG_MESSAGES.ORIGIN [INF: dictionary type 34, values not found; ours is ETL]."""
+    UNKNOWN = 0
+    SERVER = 1
+    STORED_PROCEDURE = 2
+    ETL = 3
+
+
+class LogMessageId(IntEnum):
+    """G_LOG_MESSAGES.MESSAGE_ID: the log event id. 5045 is the error id of ICON's procedures
+    [DOC]; the others are ours [INF] (docs/semantics.md §13)."""
+    RUN_FAILED = 5045
+    STUCK_CLOSED = 5061
+    LOAD_STALE = 5062
+
+
 # (type id, name, column(s), source, enum)
 TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (1, "call_history_change_type", "G_CALL_HISTORY.CHANGETYPE", "DOC", CallHistoryChange),
@@ -371,6 +405,9 @@ TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (24, "record_status", "GC_*.STATUS, GCX_*.STATUS", "DOC", RecordStatus),
     (27, "is_link_type", "G_IS_LINK.ISLINKTYPE", "DOC", IsLinkType),
     (29, "target_type", "G_ROUTE_RESULT.RTARGETTYPESELECTED", "INF", TargetType),
+    (32, "log_priority", "G_LOG_MESSAGES.PRIORITY", "INF", LogPriority),
+    (33, "log_category", "G_LOG_MESSAGES.CATEGORY", "DOC", LogCategory),
+    (34, "log_origin", "G_LOG_MESSAGES.ORIGIN", "INF", LogOrigin),
     (86, "merge_type", "G_CALL.MERGETYPE", "INF", MergeType),
     (500, "object_state", "GC_*.STATE", "DOC", ObjectState),
     (1001, "party_history_change_type", "G_PARTY_HISTORY.CHANGETYPE", "DOC", PartyHistoryChange),
@@ -394,6 +431,7 @@ TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
      KvValueType),
     (1030, "dss_connection_type", "G_DSS_*_PROVIDER.DSCONN_TYPE", "DOC", DsConnType),
     (1031, "dss_source_type", "G_DSS_*_PROVIDER.DS_TYPE", "DOC", DsType),
+    (1040, "log_message_id", "G_LOG_MESSAGES.MESSAGE_ID", "INF", LogMessageId),
     (1101, "agent_state",
      "G_AGENT_STATE_HISTORY.STATE, PENDINGSTATE, PREVSTATE; G_DND_HISTORY.AGENTSTATE; "
      "G_AGENT_STATE_RC(_A).AGENTSTATE", "DOC", AgentState),

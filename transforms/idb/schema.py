@@ -20,6 +20,7 @@ TYPES: dict[str, pl.DataType] = {
     "int": pl.Int32(), "smallint": pl.Int16(), "bigint": pl.Int64(),
     "str50": pl.String(), "str128": pl.String(), "str255": pl.String(), "text": pl.String(),
     "datetime": pl.Datetime("ms"),
+    "float": pl.Float64(),          # report figures (ETL_KPI_*): seconds, shares
 }
 
 
@@ -115,7 +116,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("CHANGETYPE", "int", False), C("REFID", "str50"), *_time("ADDED", False)),
         ["IRID", "CHANGETYPE", "ADDED_TS"], "gcc", [("IRID",)],
         "Created / terminated / merged records of each IR."),
-    _table("G_CALL", CALL_COLUMNS, ["CALLID"], "gcc", [("CALLID",), ("IRID",)],
+    _table("G_CALL", CALL_COLUMNS, ["CALLID"], "gcc", [("CALLID",), ("IRID",), ("CREATED_TS",)],
            "One row per call (CallUUID): the latest state."),
     _table("G_CALL_ACTIVE", CALL_COLUMNS, ["CALLID"], "gcc", [("CALLID",)],
            "Calls still open at the end of the available data."),
@@ -132,7 +133,8 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("AGENTID"), C("SWITCHID"), C("TENANTID"), C("CCEVENT"), C("CCEVENTCAUSE"),
         *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
         C("ETL_CLOSED_BY", "str50")),
-        ["PARTYID"], "gcc", [("PARTYID",), ("CALLID",)],
+        # TERMINATED_TS: the interval reports find the parties alive in an hour
+        ["PARTYID"], "gcc", [("PARTYID",), ("CALLID",), ("TERMINATED_TS",)],
         "One row per party (call x endpoint association): the latest state."),
     _table("G_PARTY_HISTORY", (
         C("PHID", "bigint", False), C("PARTYID", "str50", False), C("PSEQ", "int", False),
@@ -206,7 +208,7 @@ for _t in [
         C("PLACEID"), C("STATE", "int", False), C("PRIMARYDEVICEID"), C("SWITCHID"), C("TENANTID"),
         *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
         C("ETL_LOGIN_CODE", "str255"), *CLOSED_BY),
-        ["LOGINSESSIONID"], "gls", [("LOGINSESSIONID",), ("AGENTID",)],
+        ["LOGINSESSIONID"], "gls", [("LOGINSESSIONID",), ("AGENTID",), ("TERMINATED_TS",)],
         "One row per agent login session (possibly several DNs)."),
     _table("GX_SESSION_ENDPOINT", (
         C("ID", "bigint", False), C("LOGINSESSIONID", "str50", False), C("AGENTID"),
@@ -377,11 +379,56 @@ for _t in [
         ["DATA_FOLDER_ID"], "svc", (),
         "The data folder this IDB is loaded from (one: transforms/idb/binding.py).",
         etl=False, gsys=False),
+    # ICON's message log (stored procedures, stuck calls): here runs that failed, stuck calls and
+    # sessions closed by a rule, loading that fell behind (transforms/idb/log_messages.py)
+    _table("G_LOG_MESSAGES", (
+        C("ID", "bigint", False), C("MESSAGE_ID", "int", False),
+        C("TIMEGENERATED", "datetime", False), C("TIMEWRITTEN", "datetime", False),
+        C("PRIORITY", "int"), C("ORIGIN", "int"), C("CATEGORY", "int"), C("DATALEN", "int"),
+        C("APPDBID", "int"), C("APPTYPE", "int"), C("APPNAME", "str255"), C("HOSTNAME", "str255"),
+        C("MESSAGETEXT", "text"), C("ETL_PARTITION", "str50"), C("ETL_RUN_ID", "str50")),
+        ["ID"], "svc", [("APPNAME", "ETL_PARTITION")],
+        "Messages about the loading: runs that failed, stuck calls and login sessions closed by "
+        "a closure rule (per hour), loading that fell behind the logs.", etl=False, gsys=False),
+    _table("G_LOG_ATTRS", (
+        C("ID", "bigint", False), C("ATTR_NAME", "str255", False), C("ATTR_VALUE", "text")),
+        ["ID", "ATTR_NAME"], "svc", [("ID",)],
+        "The details of a G_LOG_MESSAGES row (ID), one attribute per row.", etl=False, gsys=False),
+]:
+    TABLES[_t.name] = _t
+
+# Interval reports (role rpt, docs/semantics.md §12): per hour, KPIs computed from the IDB
+# tables above by transforms/reports; each hour's rows are replaced together (HOUR).
+for _t in [
+    _table("ETL_KPI_QUEUE", (
+        C("HOUR", "str50", False), C("QUEUE", "str255", False), C("SWITCHID"),
+        C("QUEUE_NAME", "str255"), C("QUEUE_TYPE", "str50"), C("OFFERED"), C("DISTRIBUTED"),
+        C("ANSWERED"), C("ABANDONED"), C("ANSWERED_IN_THRESHOLD"), C("HANDLED"),
+        C("WAIT_SECONDS", "float"), C("ASA_SECONDS", "float"),
+        C("HANDLE_SECONDS", "float"), C("AHT_SECONDS", "float"),
+        C("SERVICE_LEVEL", "float"), C("SL_THRESHOLD_SECONDS")),
+        ["HOUR", "QUEUE", "SWITCHID"], "rpt", [("HOUR",)],
+        "Interval KPIs per ACD queue and virtual queue: offered, distributed, answered, "
+        "abandoned, ASA, AHT, service level.", etl=False, gsys=False),
+    _table("ETL_KPI_AGENT", (
+        C("HOUR", "str50", False), C("AGENT", "str255", False), C("AGENTID"),
+        C("LOGIN_SECONDS", "float"), C("READY_SECONDS", "float"),
+        C("NOT_READY_SECONDS", "float"), C("BUSY_SECONDS", "float"),
+        C("ACW_SECONDS", "float"), C("OCCUPANCY", "float")),
+        ["HOUR", "AGENT"], "rpt", [("HOUR",)],
+        "Interval KPIs per agent: login, ready, not ready, busy and after-call-work time, "
+        "occupancy.", etl=False, gsys=False),
+    _table("ETL_KPI_AGENT_REASON", (
+        C("HOUR", "str50", False), C("AGENT", "str255", False), C("HWFLAG", "smallint", False),
+        C("KEYNAME", "str255", False), C("VALUE", "str255", False),
+        C("SECONDS", "float")),
+        ["HOUR", "AGENT", "HWFLAG", "KEYNAME", "VALUE"], "rpt", [("HOUR",)],
+        "Interval not-ready time per agent and reason code.", etl=False, gsys=False),
 ]:
     TABLES[_t.name] = _t
 
 # tables that record how the IDB is loaded, not what the logs say (left out when IDBs are compared)
-BOOKKEEPING = ("ETL_DATA_FOLDER",)
+BOOKKEEPING = ("ETL_DATA_FOLDER", "G_LOG_MESSAGES", "G_LOG_ATTRS")
 
 
 def table(name: str) -> Table:

@@ -34,7 +34,7 @@ from transforms.idb.schema import TABLES, Table
 
 SQL_TYPES = {"int": sa.Integer, "smallint": sa.SmallInteger, "bigint": sa.BigInteger,
              "str50": sa.Text, "str128": sa.Text, "str255": sa.Text, "text": sa.Text,
-             "datetime": sa.DateTime}
+             "datetime": sa.DateTime, "float": sa.Float}
 IDB_LENGTH = {"str50": 50, "str128": 128, "str255": 255}
 ENTITY_TEMP = "etl_entities_tmp"
 ID_TEMP = "etl_ids_tmp"
@@ -191,6 +191,21 @@ class IdbStore:
     def count(self, name: str) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
+
+    def max_of(self, name: str, column: str):
+        """The largest value of `column` (None in an empty table)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(f"SELECT MAX({column}) FROM {name}")).scalar_one()
+
+    def count_by_hour(self, name: str, ts_column: str, start: int, end: int) -> dict[int, int]:
+        """Rows per hour (its first second, epoch) of those whose `ts_column` (epoch seconds)
+        is in [start, end)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                f"SELECT {ts_column} / 3600, COUNT(*) FROM {name} "
+                f"WHERE {ts_column} >= :start AND {ts_column} < :end GROUP BY {ts_column} / 3600"),
+                {"start": start, "end": end}).fetchall()
+        return {int(h) * 3600: int(n) for h, n in rows}
 
     def row_counts(self, names: Iterable[str]) -> dict[str, int]:
         """Rows per table, as cheaply as the database tells: SQLite counts them (an IDB of the
@@ -370,6 +385,26 @@ class IdbStore:
                     sa.text(f"DELETE FROM {name} WHERE {column} = :v"), {"v": value}).rowcount
                 self._insert(conn, TABLES[name], frame, report)
         return report
+
+    def replace_messages(self, messages: pl.DataFrame, attrs: pl.DataFrame, app: str,
+                         partitions: Iterable[str] = ()) -> None:
+        """G_LOG_MESSAGES / G_LOG_ATTRS: `app`'s messages about `partitions` (hours) are replaced
+        by `messages`; a message without hour replaces the one with its ID."""
+        with self.writing(["G_LOG_MESSAGES", "G_LOG_ATTRS"]) as conn:
+            for hour in partitions:
+                where = "APPNAME = :app AND ETL_PARTITION = :hour"
+                conn.execute(sa.text(f"DELETE FROM G_LOG_ATTRS WHERE ID IN "
+                                     f"(SELECT ID FROM G_LOG_MESSAGES WHERE {where})"),
+                             {"app": app, "hour": hour})
+                conn.execute(sa.text(f"DELETE FROM G_LOG_MESSAGES WHERE {where}"),
+                             {"app": app, "hour": hour})
+            ids = [{"id": i} for i in messages["ID"].to_list()]
+            if ids:
+                conn.execute(sa.text("DELETE FROM G_LOG_ATTRS WHERE ID = :id"), ids)
+                conn.execute(sa.text("DELETE FROM G_LOG_MESSAGES WHERE ID = :id"), ids)
+            report = WriteReport()
+            self._insert(conn, TABLES["G_LOG_MESSAGES"], messages, report)
+            self._insert(conn, TABLES["G_LOG_ATTRS"], attrs, report)
 
     def delete_in(self, name: str, column: str, values: list[str]) -> int:
         if not values:

@@ -17,5 +17,5 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "jobs": ["JobSummary", "RoleJob", "run_jobs"],
     "lookback": ["LookbackError", "gcc_index", "gls_index", "hour_index"],
     "result": ["RoleResult"],
-    "tables": ["GCC_TABLES", "GLS_TABLES", "GUD_TABLES", "ROLE_TABLES"],
+    "tables": ["GCC_TABLES", "GLS_TABLES", "GUD_TABLES", "ROLE_TABLES", "STUCK_CLOSURES"],
 })
