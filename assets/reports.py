@@ -1,8 +1,8 @@
 """Interval reports: per hour, queue / virtual-queue and agent KPIs computed from the IDB
 (transforms/reports, docs/semantics.md §12) into ETL_KPI_QUEUE, ETL_KPI_AGENT and
 ETL_KPI_AGENT_REASON; each hour replaces its own rows, so a re-run never duplicates. Every hour
-also records a materialization of its own partition with the hour's figures as numbers, which
-the UI plots across partitions (the asset's "Plots" tab)."""
+also records an observation of its own partition with the hour's figures as numbers, which the
+UI lists with the asset's events and plots."""
 
 import dagster as dg
 import polars as pl
@@ -78,8 +78,9 @@ def build_report_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             store.replace_where({"ETL_KPI_QUEUE": queue, "ETL_KPI_AGENT": agent,
                                  "ETL_KPI_AGENT_REASON": reasons}, "HOUR", key)
             figures = hour_figures(queue, agent)
-            context.log_event(dg.AssetMaterialization(REPORTS_KEY, partition=key,
-                                                      metadata=figures))
+            # the hour's figures as an observation of its partition: the run's materialization
+            # is recorded on every hour of a ranged run, so it cannot carry one hour's numbers
+            context.log_event(dg.AssetObservation(REPORTS_KEY, partition=key, metadata=figures))
             report(context, f"reports {key}: {figures['offered']} offered, "
                             f"{figures['answered']} answered, {figures['abandoned']} abandoned, "
                             f"{agent.height} agents")
@@ -92,8 +93,7 @@ def build_report_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         if done:
             last = max(done)
             queue, agent = done[last]
-            # the hours' figures are on their own materializations (above): a ranged run's
-            # result is recorded on every hour of the range, so it carries none of them
+            # the hours' figures are on their own observations (above)
             meta.update({"hour": last,
                          "queues": dg.MetadataValue.md(preview(queue.select(
                              "QUEUE_NAME", "QUEUE_TYPE", "OFFERED", "ANSWERED", "ABANDONED",

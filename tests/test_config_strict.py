@@ -187,7 +187,7 @@ CLI_CASES = {
                 "'last', 'all'"),
     "unknown": ("options", "[icon-etl]\nmask-key = 'PIN'\n",
                 "unknown option 'mask-key' in [icon-etl]; known: max-quarantine-share-warn, "
-                "max-quarantine-share-fail, mask-keys, max-call-idle"),
+                "max-quarantine-share-fail, mask-keys, "),
     "spec": ("spec", "<adata-spec><public><key name='A' history='sometimes'/></public>"
                      "</adata-spec>",
              "<key name='A'> in <public> has history='sometimes'; allowed: none, first, last, all"),

@@ -259,14 +259,12 @@ def test_an_hour_run_again_gives_the_same_rows(loaded):
                                     resources=defs.resources, partition_key=HOURS[0],
                                     run_config=runner.quiet())
             assert result.success
-        plotted = instance.fetch_materializations(REPORTS_KEY, limit=10).records
+        plotted = instance.fetch_observations(REPORTS_KEY, limit=10).records
     after = {name: store.read(name) for name in KPI}
     for name in KPI:
         assert after[name].sort(table(name).key).equals(before[name].sort(table(name).key)), name
     # each run recorded the hour's partition with numbers the UI plots
-    hour = [r.asset_materialization for r in plotted
-            if r.asset_materialization.partition == HOURS[0]
-            and "offered" in r.asset_materialization.metadata]
+    hour = [r.asset_observation for r in plotted if r.asset_observation.partition == HOURS[0]]
     assert hour and hour[0].metadata["offered"].value == before["ETL_KPI_QUEUE"].filter(
         pl.col("HOUR") == HOURS[0])["OFFERED"].sum()
 
