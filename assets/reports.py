@@ -12,13 +12,14 @@ from assets.idb import idb_key
 from assets.metadata import preview
 from assets.progress import report
 from assets.resources import IconConfig, Idb, LogStorage
-from transforms.reports import agent_kpis, queue_kpis, read_hour
+from transforms.reports import HourFrames, agent_kpis, queue_kpis, read_span
 
 REPORTS_KEY = dg.AssetKey(["reports", "kpi"])
 REPORTS_GROUP = "reports"
 STAGE = "reports_kpi"
 READS = ("G_PARTY", "G_PARTY_HISTORY", "G_VIRTUAL_QUEUE", "G_LOGIN_SESSION",
          "G_AGENT_STATE_HISTORY", "G_AGENT_STATE_RC", "G_AGENT_STATE_RC_A")
+READ_HOURS = 24  # hours of IDB rows read at once (what bounds the step's memory)
 BAR = 30        # characters of the longest bar of the metadata's text chart
 
 
@@ -71,8 +72,19 @@ def build_report_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         store = idb.store_for(logs)
         threshold = int(icon.options().get("icon-etl", "service-level-threshold"))
 
+        keys = sorted(context.partition_keys)
+        # the run's hours are read READ_HOURS at a time (a login session's states once, not
+        # once per hour it spans), the KPIs computed hour by hour from them
+        batch_of = {k: tuple(keys[i:i + READ_HOURS]) for i in range(0, len(keys), READ_HOURS)
+                    for k in keys[i:i + READ_HOURS]}
+        read: dict[tuple[str, ...], HourFrames] = {}
+
         def one_hour(key: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-            frames = read_hour(store, key)
+            batch = batch_of[key]
+            if batch not in read:
+                read.clear()
+                read[batch] = read_span(store, batch[0], batch[-1])
+            frames = read[batch]
             queue = queue_kpis(frames, key, threshold)
             agent, reasons = agent_kpis(frames, key)
             store.replace_where({"ETL_KPI_QUEUE": queue, "ETL_KPI_AGENT": agent,
@@ -87,7 +99,7 @@ def build_report_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             return queue, agent
 
         done, failed = each_hour(
-            context, logs.data(), STAGE, context.partition_keys, one_hour,
+            context, logs.data(), STAGE, keys, one_hour,
             inputs=lambda key: [("idb_gcc", key), ("idb_gls", key)])
         meta: dict = {"partitions": len(context.partition_keys), **failure_metadata(failed)}
         if done:

@@ -176,13 +176,17 @@ class IdbStore:
                     raise
 
     # -- reading --------------------------------------------------------------------------------
-    def read(self, name: str, where: str | None = None, params: dict | None = None) -> pl.DataFrame:
+    def read(self, name: str, where: str | None = None, params: dict | None = None,
+             columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows of `name` (`where`: an SQL condition with :params); `columns`: only those
+        (the others come back null: the frame keeps the table's shape)."""
         table = TABLES[name]
-        query = f'SELECT {", ".join(table.column_names)} FROM {name}' + (f" WHERE {where}" if where else "")
+        names = columns or table.column_names
+        query = f'SELECT {", ".join(names)} FROM {name}' + (f" WHERE {where}" if where else "")
         with self.engine.connect() as conn:
             result = conn.execute(sa.text(query), params or {})
             rows = result.fetchall()
-        frame = pl.DataFrame([tuple(r) for r in rows], schema=table.column_names, orient="row",
+        frame = pl.DataFrame([tuple(r) for r in rows], schema=list(names), orient="row",
                              infer_schema_length=None) if rows else table.empty()
         return table.conform(frame.with_columns(
             pl.col(c.name).str.to_datetime(strict=False) for c in table.columns

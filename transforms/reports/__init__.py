@@ -6,7 +6,7 @@ from transforms.exports import lazy_exports
 
 __all__, __getattr__ = lazy_exports(__name__, {
     "agents": ["agent_kpis"],
-    "frames": ["HourFrames", "read_hour", "read_kpis"],
+    "frames": ["HourFrames", "read_hour", "read_kpis", "read_span"],
     "html": ["render_page"],
     "intervals": ["hour_window"],
     "queues": ["queue_kpis"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.idb import table
-from transforms.idb.dictionary import AgentState, StateRecordType
+from transforms.idb.dictionary import AgentState
 from transforms.reports.frames import HourFrames
 from transforms.reports.intervals import hour_window, seconds, union_seconds
 
@@ -19,17 +19,6 @@ PRIORITY = [AgentState.NULL, AgentState.LOGIN, AgentState.NOTREADY, AgentState.R
 RANK = {int(s): n for n, s in enumerate(PRIORITY)}
 STATE_COLUMNS = {AgentState.READY: "READY_SECONDS", AgentState.NOTREADY: "NOT_READY_SECONDS",
                  AgentState.BUSY: "BUSY_SECONDS", AgentState.ACW: "ACW_SECONDS"}
-
-
-def state_intervals(states: pl.DataFrame) -> pl.DataFrame:
-    """Each DN's effective-state intervals (SID, DN, STATE, PARTYID, START, END) from the state
-    records (TYPE state): a record's state lasts until the DN's next one; END is null for the
-    last one (the session's end, or open)."""
-    return (states.filter(pl.col("TYPE") == int(StateRecordType.STATE))
-            .sort("LOGINSESSIONID", "ETL_DN", "SEQ")
-            .select(SID="LOGINSESSIONID", DN="ETL_DN", STATE="STATE", PARTYID="PARTYID",
-                    START="ADDED")
-            .with_columns(END=pl.col("START").shift(-1).over("SID", "DN")))
 
 
 def _sessions(frames: HourFrames, key: str) -> pl.DataFrame:
@@ -47,7 +36,7 @@ def _sessions(frames: HourFrames, key: str) -> pl.DataFrame:
 
 def _state_seconds(frames: HourFrames, sessions: pl.DataFrame) -> pl.DataFrame:
     """Seconds per (AGENT, STATE) of the agent's state across its DNs inside the hour."""
-    records = (state_intervals(frames.states).select("SID", "DN", T="START", STATE="STATE")
+    records = (frames.intervals.select("SID", "DN", T="START", STATE="STATE")
                .join(sessions.select("SID"), on="SID").sort("T"))
     # every moment a DN of the session changes, and the start of the session's part of the hour
     points = pl.concat([

@@ -20,7 +20,6 @@ from transforms.idb.dictionary import (
     PartyState,
     VqResult,
 )
-from transforms.reports.agents import state_intervals
 from transforms.reports.frames import HourFrames
 from transforms.reports.intervals import hour_window, seconds
 
@@ -67,7 +66,7 @@ def _answers(frames: HourFrames, stays: pl.DataFrame) -> pl.DataFrame:
 
 def _acw_seconds(frames: HourFrames, hi) -> pl.DataFrame:
     """After-call work per party (the PARTYID the IDB gives the ACW record), up to `hi`."""
-    acw = state_intervals(frames.states).filter(
+    acw = frames.intervals.filter(
         (pl.col("STATE") == int(AgentState.ACW)) & pl.col("PARTYID").is_not_null())
     until = pl.min_horizontal(pl.col("END").fill_null(pl.lit(hi)), pl.lit(hi))
     return (acw.with_columns(S=pl.max_horizontal(seconds(pl.col("START"), until), pl.lit(0.0)))
