@@ -105,8 +105,9 @@ def build_report_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         if done:
             last = max(done)
             queue, agent = done[last]
-            # the hours' figures are on their own observations (above)
-            meta.update({"hour": last,
+            # the hours' figures are on their own observations (above); a run of one hour
+            # gives them to its materialization too (the UI plots those per partition)
+            meta.update({"hour": last, **(hour_figures(queue, agent) if len(keys) == 1 else {}),
                          "queues": dg.MetadataValue.md(preview(queue.select(
                              "QUEUE_NAME", "QUEUE_TYPE", "OFFERED", "ANSWERED", "ABANDONED",
                              "ASA_SECONDS", "AHT_SECONDS", "SERVICE_LEVEL"), 50)),

@@ -7,7 +7,8 @@ starts the real
 `dagster-webserver -w workspace.yaml` on 127.0.0.1 and a free port (with the same ICON_* settings
 as `make ui`), opens /asset-groups in headless Chromium driven by Playwright, waits until the
 asset graph has rendered in full detail, and saves docs/img/lineage.png; then the checks of
-idb/ETL_COVERAGE (docs/img/checks.png). The `idb` group (one
+idb/ETL_COVERAGE (docs/img/checks.png) and the plotted figures of reports/kpi
+(docs/img/report_plots.png). The `idb` group (one
 asset per IDB table, three dozen) is left collapsed so that the ICON flow stays legible; the
 other groups are expanded, the flow drawn top to bottom.
 
@@ -219,8 +220,12 @@ _DRAWN_BOTTOM = f"""() => Math.max(...[...{_VIEWPORT}.querySelectorAll('svg[widt
 _AUTOCENTER = f"() => {_VIEWPORT}.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true}}))"
 
 
-# asset pages shot after the lineage: (file in docs/img, path, text that shows it has loaded)
-PAGES = [("checks.png", "/assets/idb/ETL_COVERAGE?view=checks", "coverage_gaps")]
+# asset pages shot after the lineage: (file in docs/img, path, text that shows it has loaded,
+# buttons clicked then, in order)
+PAGES = [("checks.png", "/assets/idb/ETL_COVERAGE?view=checks", "coverage_gaps", []),
+         # the report's figures of each hour, plotted by time (its observations)
+         ("report_plots.png", "/assets/reports/kpi", "Metadata",
+          ["button:has-text('Plots')", "button:has-text('Events') >> nth=-1"])]
 
 
 def page_shots(base: str, folder: Path, chromium: str, width: int, scale: float,
@@ -238,13 +243,16 @@ def page_shots(base: str, folder: Path, chromium: str, width: int, scale: float,
                                     "window.localStorage.setItem('dagster-nav-collapsed', 'true');")
             page = context.new_page()
             page.set_default_timeout(timeout_ms)
-            for name, path, text in PAGES:
+            for name, path, text, clicks in PAGES:
                 _log(f"opening {base}{path}")
                 page.goto(f"{base}{path}", wait_until="networkidle")
                 page.get_by_text(text).first.wait_for(state="visible")
+                for button in clicks:
+                    page.locator(button).first.click()
+                    page.wait_for_timeout(1000)
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(1500)
-                page.screenshot(path=str(folder / name))
+                page.screenshot(path=str(folder / name), full_page=True)
         finally:
             browser.close()
 
