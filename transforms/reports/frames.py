@@ -12,13 +12,14 @@ from functools import cached_property
 import polars as pl
 
 from transforms.idb import IdbStore
-from transforms.idb.dictionary import PartyState, StateRecordType
+from transforms.idb.dictionary import AgentState, PartyState, StateRecordType
 from transforms.reports.intervals import hour_window
 
 ALIVE = "{p}CREATED_TS < :end AND ({p}TERMINATED_TS IS NULL OR {p}TERMINATED_TS >= :start)"
 KPI_TABLES = ("ETL_KPI_QUEUE", "ETL_KPI_AGENT", "ETL_KPI_AGENT_REASON")
 # the columns the reports use of the large tables (reading the others would double the time)
-STATE_COLUMNS = ["TYPE", "LOGINSESSIONID", "ETL_DN", "SEQ", "STATE", "PARTYID", "ADDED"]
+STATE_COLUMNS = ["TYPE", "LOGINSESSIONID", "ETL_DN", "SEQ", "STATE", "PENDINGSTATE", "PARTYID",
+                 "ADDED"]
 PARTY_COLUMNS = ["PARTYID", "CALLID", "ENDPOINTID", "ENDPOINTDN", "ENDPOINTTYPE", "SWITCHID",
                  "PARENTPARTYID", "PARENTLINKTYPE", "CCEVENT", "CREATED", "CREATED_TS",
                  "TERMINATED", "TERMINATED_TS"]
@@ -43,14 +44,25 @@ class HourFrames:
 
 
 def state_intervals(states: pl.DataFrame) -> pl.DataFrame:
-    """Each DN's effective-state intervals (SID, DN, STATE, PARTYID, START, END) from the state
-    records (TYPE state): a record's state lasts until the DN's next one; END is null for the
-    last one (the session's end, or open)."""
+    """Each DN's effective-state intervals (SID, DN, STATE, PARTYID, START, END, ACW_PARTYID)
+    from the state records (TYPE state): a record's state lasts until the DN's next one; END is
+    null for the last one (the session's end, or open). ACW_PARTYID: the party an after-call
+    work interval belongs to, that of the record where the agent entered ACW: calls taken
+    during ACW (busy, pending ACW) do not change it (`gls-acw-first`, docs/semantics.md §8),
+    though the record back to ACW after each carries that call."""
+    in_acw = (pl.col("STATE") == int(AgentState.ACW)) | (
+        (pl.col("STATE") == int(AgentState.BUSY)) & (pl.col("PENDINGSTATE") == int(AgentState.ACW)))
+    entry = (pl.col("STATE") == int(AgentState.ACW)) & ~in_acw.shift(1).over("SID", "DN").fill_null(False)
     return (states.filter(pl.col("TYPE") == int(StateRecordType.STATE))
             .sort("LOGINSESSIONID", "ETL_DN", "SEQ")
-            .select(SID="LOGINSESSIONID", DN="ETL_DN", STATE="STATE", PARTYID="PARTYID",
-                    START="ADDED")
-            .with_columns(END=pl.col("START").shift(-1).over("SID", "DN")))
+            .select(SID="LOGINSESSIONID", DN="ETL_DN", STATE="STATE", PENDINGSTATE="PENDINGSTATE",
+                    PARTYID="PARTYID", START="ADDED")
+            .with_columns(END=pl.col("START").shift(-1).over("SID", "DN"))
+            .with_columns(ACW_PARTYID=pl.when(entry).then(pl.col("PARTYID"))
+                          .when(in_acw).then(None).otherwise(pl.lit(""))
+                          .forward_fill().over("SID", "DN"))
+            .with_columns(ACW_PARTYID=pl.when(pl.col("STATE") == int(AgentState.ACW))
+                          .then(pl.col("ACW_PARTYID").replace("", None))))
 
 
 def read_hour(store: IdbStore, key: str) -> HourFrames:

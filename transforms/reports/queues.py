@@ -65,12 +65,11 @@ def _answers(frames: HourFrames, stays: pl.DataFrame) -> pl.DataFrame:
 
 
 def _acw_seconds(frames: HourFrames, hi) -> pl.DataFrame:
-    """After-call work per party (the PARTYID the IDB gives the ACW record), up to `hi`."""
-    acw = frames.intervals.filter(
-        (pl.col("STATE") == int(AgentState.ACW)) & pl.col("PARTYID").is_not_null())
+    """After-call work per party (that of the record where the agent entered ACW), up to `hi`."""
+    acw = frames.intervals.filter(pl.col("ACW_PARTYID").is_not_null())
     until = pl.min_horizontal(pl.col("END").fill_null(pl.lit(hi)), pl.lit(hi))
     return (acw.with_columns(S=pl.max_horizontal(seconds(pl.col("START"), until), pl.lit(0.0)))
-            .group_by(AGENT_PARTY="PARTYID").agg(ACW=pl.col("S").sum()))
+            .group_by(AGENT_PARTY="ACW_PARTYID").agg(ACW=pl.col("S").sum()))
 
 
 def queue_kpis(frames: HourFrames, key: str, threshold: int) -> pl.DataFrame:
