@@ -418,3 +418,29 @@ def test_report_command_without_kpis_says_what_to_do(tmp_path, capsys):
     assert cli.main(["report", "--idb", f"sqlite:///{tmp_path / 'none.sqlite'}",
                      "--out", str(tmp_path)]) == 2
     assert not (tmp_path / "index.html").exists()
+
+
+def test_postgresql_gives_the_same_kpis_and_messages(pg_url, tmp_path):
+    """The same logs (with a gap that leaves calls and login sessions to the closure rules) into
+    SQLite and into a real PostgreSQL IDB: the same ETL_KPI_* rows, and the same messages about
+    the stuck calls and sessions (G_LOG_MESSAGES, apart from when and where they were written)."""
+    sim = simulate_with_examples(tmp_path / "sim", profile="small", start="2026-03-09T23:00:00Z",
+                                 hours=2, seed=5, faults="gap:a:north@0h20m+20m")
+    options = sim / "icon-options.toml"
+    options.write_text(options.read_text().replace("[icon-etl]", "[icon-etl]\nmax-call-idle = 600"))
+    stores = []
+    for name, url in (("lite", f"sqlite:///{tmp_path / 'idb.sqlite'}"), ("pg", pg_url)):
+        defs = graph(sim / "logs", sim / "config.json", tmp_path / name, options=options,
+                     idb_url=url)
+        with dg.instance_for_test() as instance:
+            assert runner.run_all(defs, instance, progress=lambda _: None,
+                                  checks=False)["failed_runs"] == 0
+        stores.append(IdbStore(url))
+    lite, pg = stores
+    for name in KPI:
+        a, b = (s.read(name).sort(table(name).key) for s in (lite, pg))
+        assert a.height > 0 and a.equals(b), name
+    a, b = (s.read("G_LOG_MESSAGES").drop("TIMEWRITTEN", "HOSTNAME").sort("ID") for s in (lite, pg))
+    assert a.height >= 2 and a.equals(b)     # a call and the login sessions the gap cut
+    a, b = (s.read("G_LOG_ATTRS").sort("ID", "ATTR_NAME") for s in (lite, pg))
+    assert a.equals(b)
