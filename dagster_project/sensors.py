@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import polars as pl
 
+from assets.failures import cause_of
 from assets.monitoring import freshness_now
 from assets.resources import IconConfig, Idb, LogStorage
 from dagster_project.alerts import Alerts
@@ -103,10 +104,17 @@ def log_folder_sensor(context: dg.SensorEvaluationContext, logs: LogStorage):
 
 
 def tell(idb: Idb, alerts: Alerts, message: LogMessage, log) -> None:
-    """Record `message` in the IDB's G_LOG_MESSAGES, then send it to the alert channels."""
-    idb.store().replace_messages(*message_frames([message]), message.app)
+    """Record `message` in the IDB's G_LOG_MESSAGES, then send it to the alert channels. An IDB
+    that cannot take it (often why a run failed) does not keep the alert from going out."""
+    details = dict(message.attrs)
+    try:
+        idb.store().replace_messages(*message_frames([message]), message.app)
+    except Exception as exc:  # noqa: BLE001  (said in the alert and the sensor's log)
+        problem = cause_of(exc)
+        log.warning(f"not recorded in the IDB: {problem}")
+        details["NOT_RECORDED"] = f"G_LOG_MESSAGES could not be written: {problem}"
     for problem in alerts.send(f"[icon-etl] {message.text.splitlines()[0][:150]}", message.text,
-                               message.attrs):
+                               details):
         log.warning(f"alert not sent: {problem}")
 
 
@@ -131,7 +139,7 @@ def freshness_sensor(context: dg.SensorEvaluationContext, logs: LogStorage, idb:
             attrs={k: str(v) for k, v in report.metadata.items()}), context.log)
     context.log.info(report.description)
     # the hourly runs evaluate the check themselves; this run is for when they stop coming
-    flipped = was_fresh != report.passed or not context.cursor
+    flipped = was_fresh != report.passed     # (a first look that finds it fresh runs nothing)
     key = f"freshness-{hashlib.sha256(state.encode()).hexdigest()[:16]}"
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key)] if flipped else [],
                            cursor=state)

@@ -5,7 +5,8 @@ webhook and a real SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -18,16 +19,16 @@ from assets.monitoring import (
     freshness_check,
     hourly_monitoring_checks,
 )
-from assets.resources import IconConfig
+from assets.resources import IconConfig, Idb
 from dagster_project import runner
 from dagster_project.alerts import Alerts
 from dagster_project.jobs import monitor_job
-from dagster_project.sensors import freshness_sensor, run_failure_sensor
+from dagster_project.sensors import freshness_sensor, run_failure_sensor, tell
 from quality.monitoring import call_volume, coverage_gaps, freshness
 from tests.alert_sinks import smtp_server, webhook
 from tests.graph import EXAMPLE_OPTIONS, HOURLY, graph, simulate_with_examples
 from transforms.hours import hour_start, key_of
-from transforms.idb import IdbStore
+from transforms.idb import IdbStore, LogMessage
 from transforms.idb.dictionary import LogCategory, LogMessageId
 from transforms.roles import STUCK_CLOSURES
 
@@ -270,3 +271,18 @@ def test_call_volume_rule(now, history, passed):
     loaded = set(calls)
     report = call_volume(hour, calls, loaded, 4, 0.5, 20)
     assert report.passed is passed, report.description
+
+
+def test_an_alert_goes_out_when_the_idb_cannot_record_it(caplog):
+    """The IDB is often why a run failed: the alert still goes out, and says the message was
+    not recorded."""
+    down = Idb(url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2")
+    message = LogMessage(LogMessageId.RUN_FAILED, "icon-etl icon_hourly", "run-1",
+                         "run run-1 of icon_hourly failed", datetime.now(timezone.utc),
+                         attrs={"RUN_ID": "run-1"})
+    with webhook() as (url, posted):
+        tell(down, Alerts(webhook=url), message, logging.getLogger("icon_run_failures"))
+    [alert] = posted
+    assert alert["details"]["RUN_ID"] == "run-1"
+    assert "G_LOG_MESSAGES could not be written" in alert["details"]["NOT_RECORDED"]
+    assert "not recorded in the IDB" in caplog.text
