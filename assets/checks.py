@@ -53,7 +53,8 @@ def _metadata(report: Report) -> dict:
     return out
 
 
-def check_result(key: dg.AssetKey, check: str, report: Report, severity: str) -> dg.AssetCheckResult:
+def check_result(key: dg.AssetKey, check: str, report: Report,
+                 severity: str) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=key, check_name=check, passed=report.passed, description=report.description,
         severity=dg.AssetCheckSeverity[severity], metadata=_metadata(report))
@@ -230,15 +231,15 @@ def parsed_events_checks(replica: str, hourly: dg.PartitionsDefinition) -> dg.As
     key = parsed_key(replica)
     specs = [
         check_spec(accounting.LINE_ACCOUNTING, asset=key, partitions_def=hourly,
-              description="Every line of the hour's segments is counted once in the ledger "
-                          "(parsed or quarantined, each quarantined line with its record), and "
-                          "every event of the hour is in the partition."),
+                   description="Every line of the hour's segments is counted once in the "
+                               "ledger (parsed or quarantined, each quarantined line with its "
+                               "record), and every event of the hour is in the partition."),
         # not blocking: in a run of many hours a blocking check would keep every hour out; the
         # parsed-events asset itself refuses an hour over max-quarantine-share-fail
         check_spec(accounting.QUARANTINE_SHARE, asset=key, partitions_def=hourly,
-              description="Quarantined lines / lines of the hour's segments: warns over "
-                          "[icon-etl] max-quarantine-share-warn, fails over "
-                          "max-quarantine-share-fail (the hour is then not loaded)."),
+                   description="Quarantined lines / lines of the hour's segments: warns over "
+                               "[icon-etl] max-quarantine-share-warn, fails over "
+                               "max-quarantine-share-fail (the hour is then not loaded)."),
     ]
 
     @dg.multi_asset_check(specs=specs, name=f"replica_{replica}_parsed_events_quality",

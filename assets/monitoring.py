@@ -57,16 +57,16 @@ def freshness_check() -> dg.AssetChecksDefinition:
 def hourly_monitoring_checks(hourly: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     specs = [
         check_spec(COVERAGE_GAPS, asset=COVERAGE_KEY, partitions_def=hourly,
-              additional_deps=[idb_key("ETL_RECONCILE")],
-              description="Every switch is logged for the whole hour: time no replica logged "
-                          "fails as an error naming the intervals (ETL_RECONCILE.UNCOVERED); "
-                          "time one replica missed and another filled, as a warning "
-                          "(ETL_COVERAGE partial / missing)."),
+                   additional_deps=[idb_key("ETL_RECONCILE")],
+                   description="Every switch is logged for the whole hour: time no replica logged "
+                               "fails as an error naming the intervals (ETL_RECONCILE.UNCOVERED); "
+                               "time one replica missed and another filled, as a warning "
+                               "(ETL_COVERAGE partial / missing)."),
         check_spec(CALL_VOLUME, asset=CALLS_KEY, partitions_def=hourly,
-              additional_deps=[COVERAGE_KEY],
-              description="The calls created in the hour are at least [icon-etl] "
-                          "volume-min-share of the same hour's median over the previous "
-                          "volume-weeks weeks (a warning)."),
+                   additional_deps=[COVERAGE_KEY],
+                   description="The calls created in the hour are at least [icon-etl] "
+                               "volume-min-share of the same hour's median over the previous "
+                               "volume-weeks weeks (a warning)."),
     ]
 
     @dg.multi_asset_check(specs=specs, name="idb_monitoring", can_subset=True,

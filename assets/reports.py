@@ -26,8 +26,10 @@ BAR = 30        # characters of the longest bar of the metadata's text chart
 def hour_figures(queue: pl.DataFrame, agent: pl.DataFrame) -> dict[str, float | int]:
     """An hour over all queues and agents, as the numbers the UI plots (ratios from sums)."""
     sums = queue.select(pl.col("OFFERED", "ANSWERED", "ABANDONED", "ANSWERED_IN_THRESHOLD",
-                               "HANDLED", "WAIT_SECONDS", "HANDLE_SECONDS").sum()).row(0, named=True)
-    work = agent.select(pl.col("BUSY_SECONDS", "ACW_SECONDS", "READY_SECONDS").sum()).row(0, named=True)
+                               "HANDLED", "WAIT_SECONDS", "HANDLE_SECONDS").sum()
+                        ).row(0, named=True)
+    work = agent.select(pl.col("BUSY_SECONDS", "ACW_SECONDS", "READY_SECONDS").sum()
+                        ).row(0, named=True)
     decided = (sums["ANSWERED"] or 0) + (sums["ABANDONED"] or 0)
     busy = (work["BUSY_SECONDS"] or 0.0) + (work["ACW_SECONDS"] or 0.0)
     figures = {"offered": int(sums["OFFERED"] or 0), "answered": int(sums["ANSWERED"] or 0),

@@ -79,7 +79,8 @@ def closure_messages(frames: dict[str, pl.DataFrame], app: str,
                   .sort("ETL_PARTITION", "ETL_CLOSED_BY"))
         what = "call(s)" if name == "G_CALL" else "login session(s)"
         for hour, rule, n, first, created in closed.iter_rows():
-            named = ", ".join(f"{e} (created {c:%Y-%m-%d %H:%M:%S})" for e, c in zip(first, created))
+            named = ", ".join(f"{e} (created {c:%Y-%m-%d %H:%M:%S})"
+                              for e, c in zip(first, created))
             out.append(LogMessage(
                 LogMessageId.STUCK_CLOSED, app, f"{hour}/{name}/{rule}",
                 f"{n} {what} closed by rule {rule} in {hour} ({name}.ETL_CLOSED_BY): {named}"

@@ -40,7 +40,8 @@ def _state_seconds(frames: HourFrames, sessions: pl.DataFrame) -> pl.DataFrame:
                .join(sessions.select("SID"), on="SID").sort("T"))
     # every moment a DN of the session changes, and the start of the session's part of the hour
     points = pl.concat([
-        records.join(sessions, on="SID").filter((pl.col("T") > pl.col("A")) & (pl.col("T") < pl.col("B")))
+        records.join(sessions, on="SID")
+        .filter((pl.col("T") > pl.col("A")) & (pl.col("T") < pl.col("B")))
         .select("SID", P="T"),
         sessions.select("SID", P="A")]).unique()
     grid = (points.join(records.select("SID", "DN").unique(), on="SID").sort("P")
@@ -60,7 +61,8 @@ def agent_kpis(frames: HourFrames, key: str) -> tuple[pl.DataFrame, pl.DataFrame
     """The hour's ETL_KPI_AGENT and ETL_KPI_AGENT_REASON rows."""
     sessions = _sessions(frames, key)
     login = union_seconds(sessions, ["AGENT"], "A", "B").rename({"SECONDS": "LOGIN_SECONDS"})
-    by_state = _state_seconds(frames, sessions).filter(pl.col("STATE").is_in(list(map(int, STATE_COLUMNS))))
+    by_state = _state_seconds(frames, sessions).filter(
+        pl.col("STATE").is_in(list(map(int, STATE_COLUMNS))))
     wide = (by_state.with_columns(COLUMN=pl.col("STATE").replace_strict(
                 {int(s): c for s, c in STATE_COLUMNS.items()}))
             .pivot(on="COLUMN", index="AGENT", values="SECONDS", aggregate_function="sum")

@@ -1,6 +1,6 @@
-"""The IDB rows an hour's (or a run of hours') report needs, read once: every party, party-history and
-virtual-queue row of the calls with a party alive in the hour (a queue stay answered in the hour
-may have begun hours before), the login sessions alive in the hour with their state records and
+"""The IDB rows an hour's (or a run of hours') report needs, read once: every party,
+party-history and virtual-queue row of the calls with a party alive in the hour (a queue stay
+answered in the hour may have begun hours before), the login sessions alive in the hour with their state records and
 reason codes, and the configuration names. Filters use the IDB's UTC-seconds columns (*_TS),
 which every dialect compares alike."""
 
@@ -52,7 +52,8 @@ def state_intervals(states: pl.DataFrame) -> pl.DataFrame:
     though the record back to ACW after each carries that call."""
     in_acw = (pl.col("STATE") == int(AgentState.ACW)) | (
         (pl.col("STATE") == int(AgentState.BUSY)) & (pl.col("PENDINGSTATE") == int(AgentState.ACW)))
-    entry = (pl.col("STATE") == int(AgentState.ACW)) & ~in_acw.shift(1).over("SID", "DN").fill_null(False)
+    entry = (pl.col("STATE") == int(AgentState.ACW)) \
+        & ~in_acw.shift(1).over("SID", "DN").fill_null(False)
     return (states.filter(pl.col("TYPE") == int(StateRecordType.STATE))
             .sort("LOGINSESSIONID", "ETL_DN", "SEQ")
             .select(SID="LOGINSESSIONID", DN="ETL_DN", STATE="STATE", PENDINGSTATE="PENDINGSTATE",

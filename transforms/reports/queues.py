@@ -111,8 +111,10 @@ def queue_kpis(frames: HourFrames, key: str, threshold: int) -> pl.DataFrame:
         HOUR=pl.lit(key),
         QUEUE_TYPE=pl.when("VQ").then(pl.lit(DnType.VIRT_ACD_QUEUE.name.lower()))
         .otherwise(pl.lit(DnType.ACD_QUEUE.name.lower())),
-        ASA_SECONDS=pl.when(pl.col("ANSWERED") > 0).then(pl.col("WAIT_SECONDS") / pl.col("ANSWERED")),
-        AHT_SECONDS=pl.when(pl.col("HANDLED") > 0).then(pl.col("HANDLE_SECONDS") / pl.col("HANDLED")),
+        ASA_SECONDS=pl.when(pl.col("ANSWERED") > 0)
+        .then(pl.col("WAIT_SECONDS") / pl.col("ANSWERED")),
+        AHT_SECONDS=pl.when(pl.col("HANDLED") > 0)
+        .then(pl.col("HANDLE_SECONDS") / pl.col("HANDLED")),
         SERVICE_LEVEL=pl.when(decided > 0).then(pl.col("ANSWERED_IN_THRESHOLD") / decided),
         SL_THRESHOLD_SECONDS=pl.lit(threshold)))
     return (table("ETL_KPI_QUEUE").conform(out).with_columns(pl.col(pl.Float64).round(6))
