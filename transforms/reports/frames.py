@@ -1,8 +1,8 @@
 """The IDB rows an hour's (or a run of hours') report needs, read once: every party,
 party-history and virtual-queue row of the calls with a party alive in the hour (a queue stay
 answered in the hour may have begun hours before), the login sessions alive in the hour with
-their state records and reason codes, and the configuration names. Filters use the IDB's UTC-seconds columns (*_TS),
-which every dialect compares alike."""
+their state records and reason codes, and the configuration names. Filters use the IDB's
+UTC-seconds columns (*_TS), which every dialect compares alike."""
 
 from __future__ import annotations
 
