@@ -29,6 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -150,63 +151,69 @@ def find_chromium(explicit: str | None) -> str:
              "--chromium PATH (or set CHROMIUM)")
 
 
-def screenshot(base: str, out: Path, chromium: str, width: int, scale: float,
-               timeout_ms: int = 60_000) -> None:
+@contextmanager
+def browser_page(chromium: str, width: int, height: int, scale: float, timeout_ms: int):
+    """A page of headless Chromium with the UI's own preferences set: no "join the community"
+    dialog, the app's navigation collapsed, asset graphs drawn top to bottom."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         sys.exit("ui-screenshot: the playwright package is missing: `pip install -e '.[dev]'`")
 
-    expanded = ",".join(f"global@global:{g}" for g in EXPANDED_GROUPS)
-    url = f"{base}/asset-groups?expanded={quote(expanded, safe=',@:')}"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True,
                                      args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
-            context = browser.new_context(viewport={"width": width, "height": 1000},
+            context = browser.new_context(viewport={"width": width, "height": height},
                                           device_scale_factor=scale)
-            # the UI's own preferences: no "join the community" dialog, the app's navigation
-            # collapsed, the flow drawn top to bottom
             context.add_init_script(
                 "window.localStorage.setItem('communityNux', 'true');"
                 "window.localStorage.setItem('dagster-nav-collapsed', 'true');"
                 "window.localStorage.setItem('asset-graph-direction', '\"vertical\"');")
             page = context.new_page()
             page.set_default_timeout(timeout_ms)
-            _log(f"opening {url}")
-            page.goto(url, wait_until="networkidle")
-            page.get_by_text("log_segments", exact=True).first.wait_for(state="visible")
-            # the whole canvas for the graph: hide the asset tree beside it
-            page.locator("button:has([aria-label='panel_show_right'])").first.click()
-            page.wait_for_timeout(300)
-            # a page as tall as the graph at the width's zoom (the UI fits the width), plus room
-            # for the toolbar floating over the top of the canvas
-            box = page.evaluate(_GRAPH_BOX)
-            toolbar = page.get_by_text("Materialize all", exact=False).first.bounding_box()
-            overlap = max(0.0, toolbar["y"] + toolbar["height"] + 12 - box["top"])
-            fitted = box["graphHeight"] * min(1.0, box["width"] / box["graphWidth"])
-            page.set_viewport_size({"width": width, "height": int(box["top"] + fitted + 2 * overlap)})
-            page.wait_for_timeout(300)
-            # a double click on the background fits the graph again (the UI's "autocenter")
-            page.evaluate(_AUTOCENTER)
-            page.wait_for_timeout(1000)   # the zoom animation
-            # rendered: nodes in full detail (not the zoomed-out outline), statuses loaded
-            for text in ("log_segments", "reconciled_events", "gcc", "idb"):
-                page.get_by_text(text, exact=True).first.wait_for(state="visible")
-            page.get_by_text("Latest event").first.wait_for(state="visible")
-            page.wait_for_function("() => !document.body.innerText.includes('fetching statuses')")
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(1000)
-            # end the page below the lowest box drawn (the layout leaves blank space under it;
-            # the graph keeps its place when the page gets shorter)
-            bottom = page.evaluate(_DRAWN_BOTTOM)
-            if bottom + 24 < page.viewport_size["height"]:
-                page.set_viewport_size({"width": width, "height": int(bottom + 24)})
-                page.wait_for_timeout(500)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out))
+            yield page
         finally:
             browser.close()
+
+
+def screenshot(base: str, out: Path, chromium: str, width: int, scale: float,
+               timeout_ms: int = 60_000) -> None:
+    expanded = ",".join(f"global@global:{g}" for g in EXPANDED_GROUPS)
+    url = f"{base}/asset-groups?expanded={quote(expanded, safe=',@:')}"
+    with browser_page(chromium, width, 1000, scale, timeout_ms) as page:
+        _log(f"opening {url}")
+        page.goto(url, wait_until="networkidle")
+        page.get_by_text("log_segments", exact=True).first.wait_for(state="visible")
+        # the whole canvas for the graph: hide the asset tree beside it
+        page.locator("button:has([aria-label='panel_show_right'])").first.click()
+        page.wait_for_timeout(300)
+        # a page as tall as the graph at the width's zoom (the UI fits the width), plus room
+        # for the toolbar floating over the top of the canvas
+        box = page.evaluate(_GRAPH_BOX)
+        toolbar = page.get_by_text("Materialize all", exact=False).first.bounding_box()
+        overlap = max(0.0, toolbar["y"] + toolbar["height"] + 12 - box["top"])
+        fitted = box["graphHeight"] * min(1.0, box["width"] / box["graphWidth"])
+        page.set_viewport_size({"width": width, "height": int(box["top"] + fitted + 2 * overlap)})
+        page.wait_for_timeout(300)
+        # a double click on the background fits the graph again (the UI's "autocenter")
+        page.evaluate(_AUTOCENTER)
+        page.wait_for_timeout(1000)   # the zoom animation
+        # rendered: nodes in full detail (not the zoomed-out outline), statuses loaded
+        for text in ("log_segments", "reconciled_events", "gcc", "idb"):
+            page.get_by_text(text, exact=True).first.wait_for(state="visible")
+        page.get_by_text("Latest event").first.wait_for(state="visible")
+        page.wait_for_function("() => !document.body.innerText.includes('fetching statuses')")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1000)
+        # end the page below the lowest box drawn (the layout leaves blank space under it;
+        # the graph keeps its place when the page gets shorter)
+        bottom = page.evaluate(_DRAWN_BOTTOM)
+        if bottom + 24 < page.viewport_size["height"]:
+            page.set_viewport_size({"width": width, "height": int(bottom + 24)})
+            page.wait_for_timeout(500)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out))
 
 
 _VIEWPORT = "document.querySelector('#zoom-slider-container').parentElement"
@@ -231,30 +238,17 @@ PAGES = [("checks.png", "/assets/idb/ETL_COVERAGE?view=checks", "coverage_gaps",
 def page_shots(base: str, folder: Path, chromium: str, width: int, scale: float,
                timeout_ms: int = 60_000) -> None:
     """The asset pages of PAGES, each as it looks once its text is there."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            context = browser.new_context(viewport={"width": width, "height": 900},
-                                          device_scale_factor=scale)
-            context.add_init_script("window.localStorage.setItem('communityNux', 'true');"
-                                    "window.localStorage.setItem('dagster-nav-collapsed', 'true');")
-            page = context.new_page()
-            page.set_default_timeout(timeout_ms)
-            for name, path, text, clicks in PAGES:
-                _log(f"opening {base}{path}")
-                page.goto(f"{base}{path}", wait_until="networkidle")
-                page.get_by_text(text).first.wait_for(state="visible")
-                for button in clicks:
-                    page.locator(button).first.click()
-                    page.wait_for_timeout(1000)
-                page.wait_for_load_state("networkidle")
-                page.wait_for_timeout(1500)
-                page.screenshot(path=str(folder / name), full_page=True)
-        finally:
-            browser.close()
+    with browser_page(chromium, width, 900, scale, timeout_ms) as page:
+        for name, path, text, clicks in PAGES:
+            _log(f"opening {base}{path}")
+            page.goto(f"{base}{path}", wait_until="networkidle")
+            page.get_by_text(text).first.wait_for(state="visible")
+            for button in clicks:
+                page.locator(button).first.click()
+                page.wait_for_timeout(1000)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(folder / name), full_page=True)
 
 
 def main(argv: list[str] | None = None) -> int:
