@@ -168,10 +168,16 @@ def _first_error(result) -> str:
     """The first failed step's error message (what the user needs to act on)."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            err = event.step_failure_data.error
-            cause = err.cause or err
-            return f"{event.step_key}: {cause.message.strip()}"
+            return f"{event.step_key}: {step_cause(event)}"
     return "a step failed (see the run in the Dagster UI)"
+
+
+def step_cause(event: dg.DagsterEvent) -> str:
+    """What made a step fail: the error its code raised, not Dagster's wrapper around it."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    if error is None:
+        return event.message or ""
+    return (error.cause or error).message.strip()
 
 
 def idb_summary(defs: dg.Definitions) -> dict:

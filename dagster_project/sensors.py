@@ -26,7 +26,7 @@ from assets.failures import cause_of
 from assets.monitoring import freshness_now
 from assets.resources import IconConfig, Idb, LogStorage
 from dagster_project.alerts import Alerts
-from dagster_project.runner import RANGE_END, RANGE_START
+from dagster_project.runner import RANGE_END, RANGE_START, step_cause
 from transforms.hours import HOUR, hour_of, key_of
 from transforms.idb import LogMessage, message_frames
 from transforms.idb.dictionary import LogCategory, LogMessageId, LogPriority
@@ -161,18 +161,10 @@ def failure_message(context: dg.RunFailureSensorContext) -> LogMessage:
     hours = (f"{tags[RANGE_START]} .. {tags[RANGE_END]}" if RANGE_START in tags
              else tags.get("dagster/partition", ""))
     why = (context.failure_event.message or "").strip()
-    steps = {f"STEP {e.step_key}": _cause(e)[:4000] for e in context.get_step_failure_events()}
+    steps = {f"STEP {e.step_key}": step_cause(e)[:4000] for e in context.get_step_failure_events()}
     text = f"run {run.run_id} of {run.job_name} failed" + (f" ({hours})" if hours else "") \
         + f": {why}"
     return LogMessage(
         LogMessageId.RUN_FAILED, f"icon-etl {run.job_name}", run.run_id, text,
         datetime.now(timezone.utc), LogPriority.ALARM, LogCategory.ALARM, run_id=run.run_id,
         attrs={"JOB": run.job_name, "RUN_ID": run.run_id, "HOURS": hours, **steps})
-
-
-def _cause(event: dg.DagsterEvent) -> str:
-    """What made a step fail: the error its code raised, not Dagster's wrapper around it."""
-    error = event.step_failure_data.error if event.step_failure_data else None
-    if error is None:
-        return event.message or ""
-    return (error.cause or error).message.strip()

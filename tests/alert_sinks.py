@@ -27,14 +27,8 @@ def webhook():
         def log_message(self, *args):  # quiet
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(HTTPServer(("127.0.0.1", 0), Handler)) as port:
+        yield f"http://127.0.0.1:{port}/hook", received
 
 
 @contextmanager
@@ -65,10 +59,16 @@ def smtp_server():
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with serving(server) as port:
+        yield f"127.0.0.1:{port}", received
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer):
+    """`server` answering in a thread of its own; yields its port."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"127.0.0.1:{server.server_address[1]}", received
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
