@@ -395,13 +395,12 @@ class IdbStore:
         """G_LOG_MESSAGES / G_LOG_ATTRS: `app`'s messages about `partitions` (hours) are replaced
         by `messages`; a message without hour replaces the one with its ID."""
         with self.writing(["G_LOG_MESSAGES", "G_LOG_ATTRS"]) as conn:
-            for hour in partitions:
+            hours = [{"app": app, "hour": hour} for hour in partitions]
+            if hours:
                 where = "APPNAME = :app AND ETL_PARTITION = :hour"
                 conn.execute(sa.text(f"DELETE FROM G_LOG_ATTRS WHERE ID IN "
-                                     f"(SELECT ID FROM G_LOG_MESSAGES WHERE {where})"),
-                             {"app": app, "hour": hour})
-                conn.execute(sa.text(f"DELETE FROM G_LOG_MESSAGES WHERE {where}"),
-                             {"app": app, "hour": hour})
+                                     f"(SELECT ID FROM G_LOG_MESSAGES WHERE {where})"), hours)
+                conn.execute(sa.text(f"DELETE FROM G_LOG_MESSAGES WHERE {where}"), hours)
             ids = [{"id": i} for i in messages["ID"].to_list()]
             if ids:
                 conn.execute(sa.text("DELETE FROM G_LOG_ATTRS WHERE ID = :id"), ids)

@@ -54,16 +54,18 @@ def state_intervals(states: pl.DataFrame) -> pl.DataFrame:
         (pl.col("STATE") == int(AgentState.BUSY)) & (pl.col("PENDINGSTATE") == int(AgentState.ACW)))
     entry = (pl.col("STATE") == int(AgentState.ACW)) \
         & ~in_acw.shift(1).over("SID", "DN").fill_null(False)
+    # a stretch: an ACW entry and the records in ACW after it (or one record outside ACW)
+    stretch = (entry | ~in_acw).cum_sum().over("SID", "DN")
     return (states.filter(pl.col("TYPE") == int(StateRecordType.STATE))
             .sort("LOGINSESSIONID", "ETL_DN", "SEQ")
             .select(SID="LOGINSESSIONID", DN="ETL_DN", STATE="STATE", PENDINGSTATE="PENDINGSTATE",
                     PARTYID="PARTYID", START="ADDED")
-            .with_columns(END=pl.col("START").shift(-1).over("SID", "DN"))
-            .with_columns(ACW_PARTYID=pl.when(entry).then(pl.col("PARTYID"))
-                          .when(in_acw).then(None).otherwise(pl.lit(""))
-                          .forward_fill().over("SID", "DN"))
+            .with_columns(END=pl.col("START").shift(-1).over("SID", "DN"), _entry=entry,
+                          _stretch=stretch)
             .with_columns(ACW_PARTYID=pl.when(pl.col("STATE") == int(AgentState.ACW))
-                          .then(pl.col("ACW_PARTYID").replace("", None))))
+                          .then(pl.col("PARTYID").filter("_entry").first()
+                                .over("SID", "DN", "_stretch")))
+            .drop("_entry", "_stretch"))
 
 
 def read_hour(store: IdbStore, key: str) -> HourFrames:
