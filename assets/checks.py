@@ -32,7 +32,7 @@ from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import read_role_frames, role_key
 from quality import accounting, frames
 from quality.report import Report, check_report, failed_hours
-from quality.rules import CHECKS, FOREIGN_KEYS, CoversEvents, Reference, TableRules, rules_for
+from quality.rules import CHECKS, CoversEvents, Reference, TableRules, rules_for
 from quality.validate import CoverageInput, TableResult, coverage_rows, validate_table
 from transforms.hours import hour_span
 from transforms.idb import table as table_def
@@ -60,9 +60,9 @@ def check_result(key: dg.AssetKey, check: str, report: Report,
         severity=dg.AssetCheckSeverity[severity], metadata=_metadata(report))
 
 
-def _other_role_parents(rules: TableRules, role: str) -> list[dg.AssetKey]:
-    """IDB tables of other roles this table refers to: the check waits for their writers."""
-    parents = {r.parent for r in rules.for_check(FOREIGN_KEYS) if isinstance(r, Reference)}
+def _other_role_parents(rules: TableRules, role: str, check: str) -> list[dg.AssetKey]:
+    """IDB tables of other roles the table's `check` refers to: it waits for their writers."""
+    parents = {r.parent for r in rules.for_check(check) if isinstance(r, Reference)}
     return sorted((idb_key(p) for p in parents if TABLE_ROLE.get(p) not in (None, role)),
                   key=lambda k: k.to_user_string())
 
@@ -80,7 +80,7 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
     specs = [check_spec(
         check, asset=idb_key(n), blocking=CHECKS[check].blocking, partitions_def=hourly,
         description=f"{CHECKS[check].description} (GX suite idb.{n})",
-        additional_deps=_other_role_parents(rules[n], role) if check == FOREIGN_KEYS else None)
+        additional_deps=_other_role_parents(rules[n], role, check) or None)
         for n in names for check in rules[n].checks]
 
     @dg.multi_asset_check(specs=specs, name=f"idb_{role}_quality", can_subset=True,

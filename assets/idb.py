@@ -80,21 +80,25 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
         name="idb_dss",
     )
     def dss_tables(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig, idb: Idb):
-        """G_DSS_GCC/GLS/GUD_PROVIDER: every replica's data source sessions (replaced whole)."""
+        """G_DSS_GCC/GLS/GUD_PROVIDER (T-Servers) and G_DSS_GOS_PROVIDER (Outbound Contact
+        Servers): every replica's data source sessions (replaced whole)."""
         clock = load_clock(logs, icon.snapshot_data().switches())
         paths = {r: logs.segments(r).paths() for r in replicas}
+        ocs = set().union(*(logs.segments(r).ocs_apps() for r in replicas))
         frames: dict[str, list[pl.DataFrame]] = {}
         # ICON_DBID 1, 2, …: each replica's own sessions; 0: the reconciled stream the IDB is
         # written from (what GSYS_DOMAIN points at)
         for n, replica in enumerate(replicas, start=1):
             mine = clock.sessions.filter(pl.col("replica") == replica)
-            for name, frame in dss.provider_tables(mine, n, f"{replica}/", paths[replica]).items():
+            for name, frame in dss.provider_tables(mine, n, f"{replica}/", paths[replica],
+                                                   ocs).items():
                 frames.setdefault(name, []).append(frame)
         union = clock.reconciled()
         for first in union["first_replica"].unique().to_list():
             part = union.filter(pl.col("first_replica") == first).drop("first_replica",
                                                                         "last_replica")
-            for name, frame in dss.provider_tables(part, 0, f"{first}/", paths[first]).items():
+            for name, frame in dss.provider_tables(part, 0, f"{first}/", paths[first],
+                                                   ocs).items():
                 frames.setdefault(name, []).append(frame)
         merged = {name: pl.concat(parts) for name, parts in frames.items()}
         if icon.options().get("callconcentrator", "use-dss-monitor") == 0:

@@ -9,7 +9,8 @@ from transforms.idb import table
 
 # the IDB's SQL type of each schema type (what the catalog shows as a column's type)
 SQL_TYPE = {"int": "INTEGER", "smallint": "SMALLINT", "bigint": "BIGINT",
-            "str50": "VARCHAR(50)", "str128": "VARCHAR(128)", "str255": "VARCHAR(255)",
+            "str50": "VARCHAR(50)", "str64": "VARCHAR(64)", "str128": "VARCHAR(128)",
+            "str255": "VARCHAR(255)",
             "text": "TEXT", "datetime": "TIMESTAMP",
             "float": "DOUBLE PRECISION"}
 

@@ -85,8 +85,10 @@ class IconConfig(dg.ConfigurableResource):
         return spec_from_options(self.options())
 
     def masked_keys(self) -> frozenset[str]:
-        """KV keys whose values are never printed: the spec's secure keys and `mask-keys`."""
-        return self.adata_spec().secure_keys | self.options().masked_keys()
+        """KV keys whose values are never printed: the spec's secure keys, `mask-keys`, and the
+        calling-list fields stored as secure."""
+        return (self.adata_spec().secure_keys | self.options().masked_keys()
+                | self.snapshot_data().secure_fields())
 
 
 class Idb(dg.ConfigurableResource):

@@ -47,7 +47,7 @@ def main() -> None:
           f" faults={args.faults}")
     print(f"calls={s['calls']:,} events={events:,} log files={s['log_files']} sessions={s['sessions']}")
     inbound = sum(v for k, v in s["customer_calls_by_scenario"].items()
-                  if k not in ("outbound", "internal"))
+                  if k not in ("outbound", "internal", "campaign"))
     print(f"customer calls={sum(s['customer_calls_by_scenario'].values()):,} inbound={inbound:,} "
           f"abandoned in queue={s['outcomes']['abandoned_in_queue']:,} "
           f"({s['outcomes']['abandoned_in_queue'] / max(1, inbound):.1%} of inbound)")

@@ -4,8 +4,9 @@
     .venv/bin/python bench/truth_bench.py --profile small --hours 3
     .venv/bin/python bench/truth_bench.py --sim bench/out/bep300-day   # reuse a simulated folder
 
-Builds the IDB tables from all events at once (`build_gcc`, `build_gud`, `build_gls`; hour-by-hour equals
-this: tests/test_pipeline.py) and prints, per check, how many truth facts the IDB agrees with.
+Builds the IDB tables from all events at once (`build_gcc`, `build_gud`, `build_gls`,
+`build_gos`; hour-by-hour equals this: tests/test_pipeline.py) and prints, per check, how many
+truth facts the IDB agrees with.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from simulator import simulate  # noqa: E402
 from simulator.compare import (  # noqa: E402
     compare_agents,
     compare_calls,
+    compare_outbound,
     compare_user_data,
     load_truth_calls,
     load_window,
 )
 from transforms.config import load_options, load_snapshot, spec_from_options
-from transforms.roles import PARTY_LOOKUP, build_gcc, build_gls, build_gud
+from transforms.roles import PARTY_LOOKUP, build_gcc, build_gls, build_gos, build_gud
 
 EXAMPLES = ROOT / "examples"
 
@@ -90,13 +92,18 @@ def main() -> int:
     gls = build_gls(window.events, window.kvpairs, config, "bench", options,
                     gcc.tables["G_PARTY"].select(PARTY_LOOKUP))
     timings["gls"] = time.perf_counter() - t
-    tables = {**gcc.tables, **gud.tables, **gls.tables}
+    t = time.perf_counter()
+    gos = build_gos(window.events, window.kvpairs, config, "bench")
+    timings["gos"] = time.perf_counter() - t
+    tables = {**gcc.tables, **gud.tables, **gls.tables, **gos.tables}
 
     truth = load_truth_calls(sim / "truth")
     ok = print_report(f"calls ({len(truth):,} in the truth file)", compare_calls(tables, truth))
     ok &= print_report("attached data", compare_user_data(tables, truth, frozenset({"CustomerPIN"})))
     ok &= print_report("agents: login sessions, states, reasons, DND, custom states",
                        compare_agents(tables, sim / "truth"))
+    ok &= print_report("outbound: campaign attempts, chains, records, fields, dialed calls",
+                       compare_outbound(tables, sim / "truth", config.list_fields()))
 
     print(f"\nevents {window.events.height:,}  kv pairs {window.kvpairs.height:,}")
     print("rows: " + ", ".join(f"{n} {f.height:,}" for n, f in tables.items() if f.height))

@@ -304,13 +304,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from dagster_project.settings import Settings
     from transforms.datafolder import DataFolder
-    from transforms.idb import ExplainError, IdbError, describe_db_error, explain_call, redact_url
+    from transforms.idb import (
+        ExplainError,
+        IdbError,
+        describe_db_error,
+        explain_call,
+        explain_chain,
+        redact_url,
+    )
 
     settings = Settings.from_env(idb_url=args.idb, data_dir=args.data)
+    data = DataFolder(settings.data_dir)
     try:
-        explain_call(args.call_uuid, settings.idb_url, DataFolder(settings.data_dir))
-    except ExplainError as exc:
-        _err(f"icon-etl explain: {exc}")
+        try:
+            explain_call(args.call_uuid, settings.idb_url, data)
+        except ExplainError:   # not a call: an outbound chain processing attempt?
+            explain_chain(args.call_uuid, settings.idb_url, data)
+    except ExplainError:
+        _err(f"icon-etl explain: {args.call_uuid} is neither a call (G_CALL.CALLID) nor an "
+             f"outbound chain (GO_CHAIN.CHAINGUID) in the IDB {redact_url(settings.idb_url)}")
         return 1
     except sa.exc.DBAPIError as exc:
         raise IdbError(f"IDB {redact_url(settings.idb_url)}: {describe_db_error(exc)}") from None
@@ -426,8 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
     _range_arguments(s, required=True)
     s.set_defaults(func=cmd_backfill)
 
-    s = sub.add_parser("explain", help="a call's log events beside the IDB rows they produced")
-    s.add_argument("call_uuid", metavar="CALLUUID")
+    s = sub.add_parser("explain", help="a call's (or an outbound chain's) log events beside the "
+                                       "IDB rows they produced")
+    s.add_argument("call_uuid", metavar="CALLUUID|CHAINGUID")
     s.add_argument("--idb", help="IDB SQLAlchemy URL (default: ICON_IDB_URL or the demo's SQLite)")
     s.add_argument("--data", help="data folder with the parse cache (default: ICON_DATA_DIR)")
     s.set_defaults(func=cmd_explain)

@@ -185,6 +185,12 @@ class AgentDesk:
         a.reserved = True
         a.group.ready.pop(a, None)
 
+    def unreserve(self, a: Agent) -> None:
+        """A reservation that ends without a call (an outbound dial that reached nobody):
+        what waited for the agent to be idle runs now, else the agent is ready again."""
+        a.reserved = False
+        self._idle(a)
+
     def call_arrives(self, a: Agent) -> None:
         a.reserved = False
         a.calls += 1
@@ -498,6 +504,11 @@ class AgentDesk:
         rec = a.custom.pop(key)
         rec["end"] = t
         return t
+
+    def user_event(self, a: Agent, t: int, body: str) -> int:
+        """A user event from the agent's desktop (request + EventUserEvent on the first DN);
+        returns the event's tick."""
+        return self._simple(a, t, "RequestDistributeUserEvent", "EventUserEvent", body)
 
     def _user_event_due(self, a: Agent, gen: int) -> None:
         if gen != a.gen or a.session is None:

@@ -423,3 +423,120 @@ def _idb_busy(records: dict[str, list[dict]]) -> list[tuple]:
                 if pending:
                     pending[0][3] = r["ADDED"]
     return [tuple(x) for x in out]
+
+
+# ---- outbound --------------------------------------------------------------------------------------
+
+CAMPAIGN_STATES = {"loaded": 1, "started": 2, "unloading": 3, "terminated": 0}
+CHAIN_STATES = {"scheduled": 1, "processing": 2, "processed": 3, "terminated": 0}
+
+
+def _jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def _by(frame: pl.DataFrame, key: str, order: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in frame.sort(key, order).iter_rows(named=True):
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+def compare_outbound(tables: dict[str, pl.DataFrame], truth_dir: Path,
+                     fields: pl.DataFrame) -> dict:
+    """Campaign attempts (truth/campaigns.jsonl) against GO_CAMPAIGN, GO_CAMPAIGNHISTORY and
+    GO_CAMPPROP_HIST; chain processing attempts (truth/chains.jsonl) against GO_CHAIN,
+    GO_CHAINREC_HIST, the field histories and GOX_CHAIN_CALL. `fields`: the configuration's
+    stored fields (ConfigSnapshot.list_fields)."""
+    from transforms.idb.dictionary import DialMode, OptimMode
+
+    t = Tally()
+    attempts = _jsonl(Path(truth_dir) / "campaigns.jsonl")
+    rows = {r["SESSID"]: r for r in tables["GO_CAMPAIGN"].iter_rows(named=True)}
+    history = _by(tables["GO_CAMPAIGNHISTORY"], "SESSID", "SEQ")
+    props = _by(tables["GO_CAMPPROP_HIST"], "SESSID", "SEQ")
+    t.check("campaign attempts: same set of session GUIDs",
+            sorted(a["session"] for a in attempts), sorted(rows), "GO_CAMPAIGN")
+    modes = {m.name.replace("_", "").lower(): int(m) for m in DialMode}
+    optims = {m.name.replace("_", "").lower(): int(m) for m in OptimMode}
+    for a in attempts:
+        sid, row = a["session"], rows.get(a["session"])
+        if row is None:
+            continue
+        last = a["steps"][-1]
+        t.check("campaign attempt created, terminated", (_ms(a["created"]), _ms(a["terminated"])),
+                (row["CREATED"], row["TERMINATED"]), sid)
+        t.check("campaign attempt campaign and group", (a["campaign_dbid"], a["group_dbid"]),
+                (row["CAMPAIGNID"], row["GROUPID"]), sid)
+        state = CAMPAIGN_STATES[last["state"]] or None
+        t.check("campaign attempt state and dialing mode",
+                (state, modes.get(str(last.get("DialMode")).lower())),
+                (row["STATE"], row["DIALMODE"]), sid)
+        t.check("campaign history: states in order",
+                [(CAMPAIGN_STATES[s["state"]], _ms(s["at"])) for s in a["steps"]],
+                [(r["STATE"], r["ADDED"]) for r in history.get(sid, [])], sid)
+        changes, before = [], None
+        for s in a["steps"]:
+            now = (modes.get(str(s.get("DialMode")).lower()),
+                   optims.get(str(s.get("OptimMode")).lower()), s.get("OptimValue"))
+            if now != before and any(v is not None for v in now):
+                changes.append((*now, _ms(s["at"])))
+            before = now
+        t.check("campaign property history", changes,
+                [(r["DIALMODE"], r["OPTIMMODE"], r["OPTIMVALUE"], r["ADDED"])
+                 for r in props.get(sid, [])], sid)
+    _compare_chains(t, tables, _jsonl(Path(truth_dir) / "chains.jsonl"), fields)
+    return t.report()
+
+
+def _compare_chains(t: Tally, tables: dict[str, pl.DataFrame], chains: list[dict],
+                    fields: pl.DataFrame) -> None:
+    rows = {r["CHAINGUID"]: r for r in tables["GO_CHAIN"].iter_rows(named=True)}
+    records = _by(tables["GO_CHAINREC_HIST"], "CHAINGUID", "SEQ")
+    clear = _by(tables["GO_FIELDHIST"], "CHAINGUID", "ADDED")
+    secure = _by(tables["GO_SEC_FIELDHIST"], "CHAINGUID", "ADDED")
+    current = _by(tables["GO_CUSTOM_FIELDS"], "CHAINGUID", "FIELDID")
+    calls = _by(tables["GOX_CHAIN_CALL"], "CHAINGUID", "ADDED")
+    t.check("chain attempts: same set of chain GUIDs", sorted(c["chain_guid"] for c in chains),
+            sorted(rows), "GO_CHAIN")
+    stored = {(lst, name): (fid, sec) for lst, name, fid, sec in fields.iter_rows()}
+    for c in chains:
+        guid, row = c["chain_guid"], rows.get(c["chain_guid"])
+        if row is None:
+            continue
+        t.check("chain attempt session, list, chain id, created, terminated",
+                (c["session"], c["list_dbid"], c["chain_id"], _ms(c["created"]),
+                 _ms(c["terminated"])),
+                (row["SESSID"], row["CALLINGLISTID"], row["CHAINID"], row["CREATED"],
+                 row["TERMINATED"]), guid)
+        t.check("chain record history: states, attempts, results",
+                [(CHAIN_STATES[s["state"]], c["record_handle"], s.get("call_attempt"),
+                  s.get("call_result"), _ms(s["at"]))
+                 for s in c["steps"] if s["code"] != "ChainUpdated"],
+                [(r["STATE"], r["RECORDHANDLE"], r["CALLATTID"], r["CALLRESULT"], r["ADDED"])
+                 for r in records.get(guid, [])], guid)
+        values = [(name, None, value, _ms(c["created"]), None)
+                  for name, value in c["fields_loaded"].items()]
+        values += [(f["field"], f["old"], f["new"], _ms(f["at"]), f.get("call_attempt"))
+                   for f in c["field_changes"] if f["old"] != f["new"]]
+        want: dict[bool, list] = {False: [], True: []}
+        final: dict[int, str] = {}
+        for name, old, new, at, attempt in values:
+            if (c["list_dbid"], name) in stored:
+                fid, sec = stored[(c["list_dbid"], name)]
+                want[sec].append((fid, old, new, at, attempt))
+                if not sec:
+                    final[fid] = new
+        for sec, got in ((False, clear), (True, secure)):
+            t.check(f"chain {'secure' if sec else 'clear'} field history", sorted(
+                want[sec], key=lambda v: (v[3], v[0])), sorted(
+                [(r["FIELDID"], r["OLDVALUE"], r["NEWVALUE"], r["ADDED"], r["CALLATTID"])
+                 for r in got.get(guid, [])], key=lambda v: (v[3], v[0])), guid)
+        t.check("chain current field values (GO_CUSTOM_FIELDS)", sorted(final.items()),
+                sorted((r["FIELDID"], r["VALUE"]) for r in current.get(guid, [])), guid)
+        t.check("chain dialed calls (GOX_CHAIN_CALL)",
+                [(x["call_uuid"], x["call_attempt"], _ms(x["at"])) for x in c["calls"]],
+                [(r["CALLID"], r["CALLATTID"], r["ADDED"]) for r in calls.get(guid, [])], guid)

@@ -69,9 +69,12 @@ class SegmentWriter:
     """Writes one T-Server's log into one folder as size-rolled segments."""
 
     def __init__(self, folder: Path, app: str, host: str, tz_line: str, clock: SiteClock,
-                 segment_bytes: int, first_segment_bytes: int, force_split: bool):
+                 segment_bytes: int, first_segment_bytes: int, force_split: bool,
+                 app_type: str = "TServer (1)", command: str = "ts_sip"):
         self.folder = folder
         self.app = app
+        self.app_type = app_type
+        self.command = command
         self.host = host
         self.tz_line = tz_line
         self.clock = clock
@@ -122,8 +125,8 @@ class SegmentWriter:
         proc_start = self._proc_start + self.skew
         rows = [
             ("Application name:", self.app),
-            ("Application type:", "TServer (1)"),
-            ("Command line:", f"ts_sip -host cfgsrv -port 2020 -app {self.app}"),
+            ("Application type:", self.app_type),
+            ("Command line:", f"{self.command} -host cfgsrv -port 2020 -app {self.app}"),
             ("Host name:", self.host),
             ("DST:", "TZ = 0, timeb = 0"),
             ("Time zone:", self.tz_line),

@@ -115,6 +115,9 @@ class Profile:
     hardware_reason_share: float = 0.35
     logout_without_notready_share: float = 0.20
 
+    # --- outbound -------------------------------------------------------------------------
+    outbound_campaigns: bool = True     # an OCS per site, its campaign groups and their logs
+
     # --- logs -----------------------------------------------------------------------------
     segment_mb: float = 1.0
 

@@ -1,8 +1,9 @@
 """The simulation: wires topology, scheduler, logs, agents and call flows, generates the
 arrivals, and runs the window [start, start + hours).
 
-All randomness comes from one ``random.Random(seed)``; nothing reads the wall clock, and
-nothing iterates a set, so the same arguments give byte-identical output.
+All randomness comes from one ``random.Random(seed)`` and, for the Outbound Contact Servers,
+one of their own (``ocs_rng``); nothing reads the wall clock, and nothing iterates a set, so the
+same arguments give byte-identical output.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import random
 from pathlib import Path
 from typing import Callable
 
-from . import topology
+from . import outbound, topology
 from .agents import AgentDesk
 from .calls import Call
 from .clock import TPMS, TPS, SiteClock, seconds, utc_iso
+from .dialer import Dialer
 from .engine import Engine
 from .faults import FaultPlan
 from .logwriter import Client, SegmentWriter, TServerLog
@@ -40,6 +42,9 @@ class Simulation:
         self.end = start + seconds(hours * 3600.0)
         self.engine = Engine(start)
         self.topo = topology.build(profile)
+        self.ocs = outbound.build(self.topo.sites) if profile.outbound_campaigns else []
+        # outbound has a generator of its own (its dialing still uses agents and call ids)
+        self.ocs_rng = random.Random(seed * 7919 + 15)
         self.replicas = replicas
         self.progress = progress
         self.calls: list[Call] = []
@@ -52,6 +57,7 @@ class Simulation:
         self._setup_logs()
         self.desk = AgentDesk(self)
         self.flows = Flows(self)
+        self.dialer = Dialer(self)
 
     # -- ids ----------------------------------------------------------------------------------
     def _setup_ids(self) -> None:
@@ -120,10 +126,11 @@ class Simulation:
         else:
             folders = [("", self.out / "logs" / "a"), ("-b", self.out / "logs" / "b")]
         for f in (self.out / "logs", self.out / "logs" / "a", self.out / "logs" / "b"):
-            for site in self.topo.sites:       # our own output of an earlier run, any layout
-                for app in (site.app, site.app + "_B"):     # _B: a switchover's backup
-                    for old in sorted(f.glob(f"{app}.*.log")):
-                        old.unlink()
+            apps = [a for site in self.topo.sites for a in (site.app, site.app + "_B")]
+            apps += [f"OCS_{site.key.upper()}" for site in self.topo.sites]
+            for app in apps:           # our own output of an earlier run, any layout (_B: a
+                for old in sorted(f.glob(f"{app}.*.log")):      # switchover's backup)
+                    old.unlink()
         for _, f in folders:
             f.mkdir(parents=True, exist_ok=True)
         startup = startup_lines(p)
@@ -141,6 +148,16 @@ class Simulation:
                 w.restart(self.start, proc_start)
                 writers.append(w)
             site.log = TServerLog(clock, writers, self.rng.randint(0x1000, 0xFFFF))
+        for ocs in self.ocs:
+            site = ocs.site
+            for (suffix, folder), _replica in zip(folders, "ab"):
+                first = seg if not suffix else int(seg * B_FIRST_SEGMENT_SHARE)
+                w = SegmentWriter(folder, ocs.app, site.host.replace("-01", "-02") + suffix,
+                                  site.tz_line, SiteClock(site.utc_offset_s), seg, first,
+                                  force_split=False, app_type=outbound.OCS_APP_TYPE,
+                                  command="cm_server")
+                w.restart(self.start, self.start - (7 if not suffix else 11) * TPS)
+                ocs.writers.append(w)
         for site in self.topo.sites:
             log = site.log
             t = self.start + TPMS
@@ -148,12 +165,16 @@ class Simulation:
                 log.line(t + dt, text)
             site.urs = self.connect(site, f"URS_{site.key.upper()}", t + seconds(0.2))
 
-    def connect(self, site: Site, app: str, t: int) -> Client:
-        """A client opens a T-Library connection: a standard log line, a fresh socket."""
+    def connect(self, site: Site, app: str, t: int, rng: random.Random | None = None,
+                host: int | None = None) -> Client:
+        """A client opens a T-Library connection: a standard log line, a fresh socket. `rng`
+        draws its port (OCS uses its own generator), `host` fixes its address."""
+        r = rng or self.rng
         self._fd[site.key] += 1
         fd = self._fd[site.key]
-        host = 200 if app.startswith("URS") else 10 + self.rng.randint(0, 239)
-        c = Client(app, fd, 0x100 + fd * 3, f"{site.net}.{host}:{self.rng.randint(49152, 65000)}")
+        if host is None:
+            host = 200 if app.startswith("URS") else 10 + r.randint(0, 239)
+        c = Client(app, fd, 0x100 + fd * 3, f"{site.net}.{host}:{r.randint(49152, 65000)}")
         c.connected = True
         site.log.clients.append(c)
         site.log.line(t, f"Std 04500 New client [{fd}] connected ({c.label})")
@@ -269,6 +290,7 @@ class Simulation:
             eng.at(self.start + k * 3600 * TPS, self._hour, k)
             k += 1
         self.desk.plan()
+        self.dialer.plan()
         for site in self.topo.sites:
             eng.spawn(self._arrivals(site))
         eng.run(self.end)
@@ -276,6 +298,9 @@ class Simulation:
         self._report(last)
         for site in self.topo.sites:
             site.log.close(self.end)
+        startup = startup_lines(self.profile)
+        for ocs in self.ocs:
+            outbound.write_logs(ocs, self.start, self.end, startup)
 
 
 def startup_lines(p: Profile) -> list[tuple[int, str]]:

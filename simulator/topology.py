@@ -217,9 +217,13 @@ def build(profile: Profile) -> Topology:
     return Topology(north, south, groups, agents)
 
 
-def config_snapshot(topo: Topology) -> dict[str, Any]:
-    """`config.json` (docs/simulator.md "Configuration snapshot")."""
+def config_snapshot(topo: Topology, servers: list | None = None) -> dict[str, Any]:
+    """`config.json` (docs/simulator.md "Configuration snapshot"); `servers`: the sites' OCSs
+    (simulator/outbound.py) with their campaigns, campaign groups, calling lists and fields."""
     sites = topo.sites
+    servers = servers or []
+    lists = [cg.calling_list for o in servers for cg in o.groups]
+    fields = list({f.dbid: f for cl in lists for f in cl.fields}.values())
     return {
         "format": "icon-etl-config/1",
         "tenants": [{"dbid": TENANT_DBID, "name": TENANT_NAME}],
@@ -240,5 +244,16 @@ def config_snapshot(topo: Topology) -> dict[str, Any]:
                           "person_dbids": [a.person_dbid for a in g.agents]} for g in topo.groups],
         "dn_groups": [{"dbid": g.dng_dbid, "name": f"DNG_{g.skill}_Queues",
                        "dn_dbids": [g.queue.dbid, g.vq.dbid]} for g in topo.groups],
+        "ocs_servers": [{"dbid": o.dbid, "name": o.app, "tenant_dbid": TENANT_DBID}
+                        for o in servers],
+        "campaigns": [{"dbid": cg.campaign_dbid, "name": cg.campaign, "tenant_dbid": TENANT_DBID}
+                      for o in servers for cg in o.groups],
+        "campaign_groups": [{"dbid": cg.dbid, "name": cg.name, "campaign_dbid": cg.campaign_dbid,
+                             "agent_group_dbid": cg.group.dbid, "ocs_dbid": o.dbid}
+                            for o in servers for cg in o.groups],
+        "calling_lists": [{"dbid": cl.dbid, "name": cl.name, "campaign_dbid": cl.campaign_dbid,
+                           "field_dbids": [f.dbid for f in cl.fields]} for cl in lists],
+        "fields": [{"dbid": f.dbid, "name": f.name, "icon_attribute": f.icon_attribute}
+                   for f in fields],
         "options": {"icon": {"custom-states": {"AgentRecordUserTypes": AGENT_RECORD_USER_TYPES}}},
     }

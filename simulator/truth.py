@@ -1,5 +1,6 @@
 """Ground truth and the summary, written from the simulation's own records (never from the
-logs): `truth/calls.jsonl`, `truth/agents.jsonl`, `truth/summary.json`, and `config.json`.
+logs): `truth/calls.jsonl`, `truth/agents.jsonl`, `truth/campaigns.jsonl`, `truth/chains.jsonl`,
+`truth/summary.json`, and `config.json`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .clock import utc_iso, utc_iso_opt
+from .dialer import SCENARIO as CAMPAIGN
+from .outbound import RESULTS
 from .profiles import SCENARIOS
 from .topology import config_snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .outbound import Ocs
     from .sim import Simulation
 
 OUTCOMES = ("answered", "abandoned_in_queue", "abandoned_ringing", "transferred", "conferenced",
-            "consult_cancelled", "transfer_failed", "busy", "merged")
+            "consult_cancelled", "transfer_failed", "busy", "merged",
+            # calls an OCS dialed that reached nobody (simulator/dialer.py)
+            "no_answer", "answering_machine", "dropped")
+# the scenarios of the summary: the arrival process's, and the calls OCS dials
+SUMMARY_SCENARIOS = SCENARIOS + (CAMPAIGN,)
 
 
 def _dump(obj: Any) -> str:
@@ -43,9 +51,13 @@ def write_all(sim: "Simulation", arguments: dict) -> dict:
     out = sim.out
     truth = out / "truth"
     truth.mkdir(parents=True, exist_ok=True)
-    _write(out / "config.json", json.dumps(config_snapshot(sim.topo), indent=2) + "\n")
+    _write(out / "config.json", json.dumps(config_snapshot(sim.topo, sim.ocs), indent=2) + "\n")
     _write(truth / "calls.jsonl", "".join(_dump(c.to_json()) + "\n" for c in sim.calls))
     _write(truth / "agents.jsonl", "".join(_dump(session_json(s)) + "\n" for s in sim.sessions))
+    _write(truth / "campaigns.jsonl", "".join(_dump(a.to_json(ocs.app)) + "\n"
+                                              for ocs in sim.ocs for a in ocs.attempts if a.steps))
+    _write(truth / "chains.jsonl", "".join(_dump(c.to_json()) + "\n"
+                                           for ocs in sim.ocs for c in ocs.chains))
     plan = sim.plan
     faults = plan.to_json({s.key: s for s in sim.topo.sites}) if plan is not None else \
         {"format": "icon-etl-faults/1", "spec": None, "window": {"start": utc_iso(sim.start),
@@ -78,6 +90,7 @@ def summarize(sim: "Simulation", arguments: dict) -> dict:
             "calls": sum(1 for c in sim.calls if c.site is site),
             "last_event_sequence_number": f"{log.seq:016x}",
         }
+    outbound = {ocs.app: _outbound(ocs) for ocs in sim.ocs}
     replicas = {}
     files = 0
     size = 0
@@ -95,8 +108,8 @@ def summarize(sim: "Simulation", arguments: dict) -> dict:
         "profile": sim.profile.to_dict(),
         "window": {"start": utc_iso(sim.start), "end": utc_iso(sim.end)},
         "calls": len(sim.calls),
-        "scenarios": {s: scen.get(s, 0) for s in SCENARIOS},
-        "customer_calls_by_scenario": {s: primary.get(s, 0) for s in SCENARIOS},
+        "scenarios": {s: scen.get(s, 0) for s in SUMMARY_SCENARIOS},
+        "customer_calls_by_scenario": {s: primary.get(s, 0) for s in SUMMARY_SCENARIOS},
         "outcomes": {o: outcomes.get(o, 0) for o in OUTCOMES + ("in_progress",)},
         "switches": switches,
         "log_files": files,
@@ -105,4 +118,25 @@ def summarize(sim: "Simulation", arguments: dict) -> dict:
         "agents": len(sim.topo.agents),
         "sessions": len(sim.sessions),
         "sessions_open_at_end": sum(1 for s in sim.sessions if s["logout"] is None),
+        "outbound": outbound,
     }
+
+
+def _outbound(ocs: "Ocs") -> dict:
+    """An OCS's campaigns and what it dialed: chain processing attempts, call attempts (a
+    ChainProcessing each), dialed calls and call results by CallResult code."""
+    steps = [s for c in ocs.chains for s in c.steps]
+    results = Counter(s["call_result"] for s in steps if s["code"] == "ChainProcessed")
+    ends = Counter(s["cause"] for s in steps if s["code"] == "ChainTerminated")
+    return {"campaign_groups": len(ocs.groups),
+            "campaign_attempts": sum(1 for a in ocs.attempts if a.steps),
+            "chains": len(ocs.chains),
+            "chains_open_at_end": sum(1 for c in ocs.chains if c.terminated is None),
+            "records": len({c.record.handle for c in ocs.chains}),
+            "call_attempts": sum(1 for s in steps if s["code"] == "ChainProcessing"),
+            "calls_dialed": sum(len(c.calls) for c in ocs.chains),
+            "call_results": {str(r): results.get(r, 0) for r in RESULTS},
+            "chains_terminated": {k: ends.get(k, 0) for k in
+                                  ("Processed", "Rescheduled", "Callback", "CampaignUnloaded")},
+            "field_changes": sum(len(c.field_changes) for c in ocs.chains),
+            "log_files": sum(len(w.files) for w in ocs.writers)}

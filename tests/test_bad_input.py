@@ -23,6 +23,7 @@ from assets.resources import IconConfig, Idb, LogStorage
 from dagster_project import runner
 from tests import badinput as bi
 from tests.graph import graph_assets
+from transforms.idb.dictionary import CampaignState, DialMode
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
 
@@ -418,6 +419,38 @@ def test_an_hour_without_any_switch_between_two_switches_logs(tmp_path):
         (logs / name).write_text(text)
     summary = run_in_process(logs, tmp_path)
     assert summary["failed_runs"] == 0, summary.get("error")
+
+
+# -- OCS logs ------------------------------------------------------------------------------------
+
+def attempt(corpus: Loaded, case: str) -> dict:
+    rows = corpus.table("GO_CAMPAIGN").filter(
+        pl.col("SESSID") == corpus.cases[case].calls["attempt"])
+    assert rows.height == 1, case
+    return rows.row(0, named=True)
+
+
+def test_ocs_truncated_block(corpus):
+    assert attempt(corpus, "ocs_truncated_block")["STATE"] == CampaignState.STARTED
+    q = corpus.quarantine.filter(pl.col("path") == "OCS_TRUNC.20260310_070000_000.log")
+    assert q["reason"].to_list() == ["truncated_line"]
+
+
+def test_ocs_bad_lines(corpus):
+    assert attempt(corpus, "ocs_bad_lines")["STATE"] == CampaignState.STARTED
+    q = corpus.quarantine.filter(pl.col("path") == "OCS_BAD.20260310_070000_000.log")
+    assert q.select("line", "reason").rows() == [(19, "malformed_attribute"),
+                                                  (20, "binary_garbage"), (22, "binary_garbage")]
+    assert "4111" not in q["text"][2] and "'***'" in q["text"][2]
+
+
+def test_ocs_split_block(corpus):
+    history = corpus.table("GO_CAMPAIGNHISTORY").filter(
+        pl.col("SESSID") == corpus.cases["ocs_split_block"].calls["attempt"]).sort("SEQ")
+    assert history["ETL_SOURCE"].to_list() == ["a/OCS_SPLIT.20260310_070000_000.log:14",
+                                               "a/OCS_SPLIT.20260310_070000_000.log:19"]
+    assert attempt(corpus, "ocs_split_block")["DIALMODE"] == DialMode.PREDICTIVE
+    assert corpus.quarantine.filter(pl.col("path").str.starts_with("OCS_SPLIT")).height == 0
 
 
 def test_every_case_is_documented():

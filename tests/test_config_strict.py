@@ -119,7 +119,15 @@ GOOD = {"format": "icon-etl-config/1", "exported_at": "2026-03-09T00:00:00+00:00
         "tenants": [{"dbid": 101, "name": "Resources"}],
         "switches": [{"dbid": 1, "name": "SW", "tenant_dbid": 101, "tserver": "TS_FAULT"}],
         "dns": [{"dbid": 1001, "number": "7001", "switch_dbid": 1, "type": "Extension"}],
-        "places": [{"dbid": 5001, "name": "P", "dn_dbids": [1001]}]}
+        "places": [{"dbid": 5001, "name": "P", "dn_dbids": [1001]}],
+        "ocs_servers": [{"dbid": 7001, "name": "OCS_FAULT"}],
+        "campaigns": [{"dbid": 8101, "name": "Spring"}],
+        "campaign_groups": [{"dbid": 8001, "name": "Spring@Sales", "campaign_dbid": 8101,
+                             "ocs_dbid": 7001}],
+        "calling_lists": [{"dbid": 8201, "name": "L", "campaign_dbid": 8101,
+                           "field_dbids": [8301, 8302]}],
+        "fields": [{"dbid": 8301, "name": "phone", "icon_attribute": 1},
+                   {"dbid": 8302, "name": "pin", "icon_attribute": 2}]}
 
 
 def snapshot(**change) -> dict:
@@ -147,6 +155,13 @@ def snapshot(**change) -> dict:
      "tenants[1] repeats dbid 101"),
     (snapshot(dns=["7001"]), "dns[0] must be an object"),
     (snapshot(exported_at="yesterday"), "'exported_at' = 'yesterday': must be an ISO 8601 time"),
+    (snapshot(fields__icon_attribute=3), "fields[0].icon_attribute = 3: must be 0, 1 (stored) or "
+                                         "2 (stored as secure)"),
+    (snapshot(campaign_groups__campaign_dbid=9), "campaign_groups[0].campaign_dbid names "
+                                                 "campaigns dbid 9, which is not in 'campaigns'"),
+    (snapshot(calling_lists__field_dbids=[8301, 1]), "calling_lists[0].field_dbids names fields "
+                                                     "dbid 1, which is not in 'fields'"),
+    (snapshot(campaigns=[{"dbid": 8101}]), "campaigns[0] lacks name"),
 ])
 def test_a_bad_snapshot_names_the_file_the_item_and_the_field(tmp_path, doc, message):
     path = tmp_path / "config.json"
@@ -157,7 +172,11 @@ def test_a_bad_snapshot_names_the_file_the_item_and_the_field(tmp_path, doc, mes
 
 
 def test_the_good_snapshot_loads():
-    assert load_snapshot_dict(GOOD).switches()["app"].to_list() == ["TS_FAULT"]
+    config = load_snapshot_dict(GOOD)
+    assert config.switches()["app"].to_list() == ["TS_FAULT"]
+    assert config.ocs_ids() == {"OCS_FAULT": 7001}
+    assert config.list_fields().rows() == [(8201, "phone", 8301, False), (8201, "pin", 8302, True)]
+    assert config.secure_fields() == {"pin"}
 
 
 def load_snapshot_dict(doc: dict):

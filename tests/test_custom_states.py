@@ -364,7 +364,7 @@ def test_hour_by_hour_with_custom_state_closures_equals_the_whole_window(
 
 
 def test_simulated_custom_states_agree_with_the_ground_truth(simulated):
-    root, events = simulated[0], simulated[1]
+    root, events, kvpairs = simulated[0], simulated[1], simulated[2]
     tables = _whole(simulated, IconOptions({"custom-states": SIM_CUSTOM_STATES})).tables
     report = compare_agents(tables, root / "truth", custom_states=True)
     assert report["all_agree"], report["disagreements"]
@@ -373,10 +373,15 @@ def test_simulated_custom_states_agree_with_the_ground_truth(simulated):
     assert checks["custom state interval (dn, code, key, start, end)"]["total"] > 10
     cs = tables["G_CUSTOM_STATES"]
     assert cs["USERFIELD_1"].null_count() < cs.height        # FocusApp sent during some states
-    # store-event-data all: one row per key of every user event, all of them in sessions
-    user_events = events.filter(pl.col("message") == "EventUserEvent")
+    # store-event-data all: a row per user event of a T-Server (OCS logs a client-side copy of
+    # the desktop's record requests) and one per top-level key of each, all of them in sessions
+    user_events = events.filter((pl.col("message") == "EventUserEvent")
+                                & (pl.col("direction") == "event"))
+    keys = kvpairs.filter((pl.col("attribute") == "AttributeUserData") & (pl.col("depth") == 2)) \
+        .join(user_events.select("file_id", "line"), on=["file_id", "line"], how="semi")
     assert tables["G_CUSTOM_DATA_P"].height == user_events.height
-    assert tables["G_CUSTOM_DATA_S"].height == user_events.height       # one key each
+    assert tables["G_CUSTOM_DATA_S"].height == keys.height
+    assert keys.height > user_events.height          # the desktop's record requests: several keys
     assert tables["G_CUSTOM_DATA_P"]["LOGINSESSIONID"].null_count() == 0
     # the comparison sees a wrong end and a missing state
     moved = cs.with_columns(pl.when(pl.int_range(pl.len()) == 0)

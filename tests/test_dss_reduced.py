@@ -58,7 +58,9 @@ def test_sampled_numbered_events_still_find_the_clock_skew(replicas):
                                    keep_all_numbered=0, sample_every=8)
         segment = lines.select("file_id", "app", "proc_start", "ordinal").unique("file_id")
         sampled[r] = part.join(segment, on="file_id", how="left")
-        assert part.height * 3 < lines.height
+        # the T-Server segments shrink (an OCS log has no numbered events: all of them are kept)
+        tserver = pl.col("app").str.starts_with("TS_")
+        assert sampled[r].filter(tserver).height * 3 < lines.filter(tserver).height
         assert dss.sessions(sampled[r], switches, r).equals(dss.sessions(lines, switches, r))
     offsets = dss.clock_offsets(sampled, switches).filter(pl.col("replica") == "b")
     skew = dict(offsets.select("switch", "offset_us").iter_rows())

@@ -477,7 +477,10 @@ def _hour_by_hour(simulated, opts=None, dss_ends=None) -> dict[str, pl.DataFrame
     same way and its G_PARTY rows so far are the PARTYID lookup. A later hour's rows of an entity
     replace the earlier ones."""
     _root, events, kvpairs, config = simulated
-    events = events.with_columns(_hour=pl.col("ts").dt.truncate("1h"))
+    # as SegmentStore.slice_hour: an event without a time (a request whose `message` line opens
+    # the next segment, hazard H11) is in no hour
+    events = events.filter(pl.col("ts").is_not_null()).with_columns(
+        _hour=pl.col("ts").dt.truncate("1h"))
     carry_gls, carry_gcc = Window.empty(), Window.empty()
     written: dict[str, list] = {name: [] for name in GLS_TABLES}
     status, parties = [], []

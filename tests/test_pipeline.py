@@ -23,7 +23,7 @@ from tests.graph import graph, simulate_with_examples
 from transforms.config import load_options, load_snapshot, spec_from_options
 from transforms.datafolder import DataFolder
 from transforms.idb import ExplainError, IdbStore, explain_call, table
-from transforms.roles import PARTY_LOOKUP, build_gcc, build_gls, build_gud
+from transforms.roles import PARTY_LOOKUP, build_gcc, build_gls, build_gos, build_gud
 
 TABLES = [name for names in ROLE_TABLES.values() for name in names]
 SECURE_KEY = "CustomerPIN"
@@ -144,7 +144,8 @@ def test_postgres_one_run_equals_whole_window_build(sim, tmp_path, pg_url):
                     options.get("callconcentrator", "adata-userdata-history"), "whole")
     gls = build_gls(window.events, window.kvpairs, config, "whole", options,
                     gcc.tables["G_PARTY"].select(PARTY_LOOKUP))
-    whole = {**gcc.tables, **gud.tables, **gls.tables}
+    gos = build_gos(window.events, window.kvpairs, config, "whole")
+    whole = {**gcc.tables, **gud.tables, **gls.tables, **gos.tables}
     for name in TABLES:
         ours, theirs = stored[name], whole[name]
         assert ours.height == theirs.height, name

@@ -135,8 +135,8 @@ def truth_queue_kpis(truth: Path, threshold: int, acw: bool = True
     for call in calls:
         parties = call["parties"]
         for n, p in enumerate(parties):
-            if p["role"] not in ("virtual_queue", "acd_queue"):
-                continue
+            if p["role"] not in ("virtual_queue", "acd_queue") or not p["queued"]:
+                continue        # (a call an outbound dialer placed from the queue DN)
             entered, left = _t(p["queued"][0]), _t(p["ended"])
             out[(_hour(entered), p["dn"])]["OFFERED"] += 1
             if left is not None and p["end_event"] == "EventAbandoned":
@@ -218,7 +218,9 @@ def test_queue_kpis_agree_with_the_ground_truth(loaded):
             assert g["ASA_SECONDS"] == pytest.approx(w["WAIT_SECONDS"] / w["ANSWERED"], abs=1.0), key
         decided = w["ANSWERED"] + w["ABANDONED"]
         if decided:
-            assert g["SERVICE_LEVEL"] == pytest.approx(w["ANSWERED_IN_THRESHOLD"] / decided)
+            # (stored to 6 decimals)
+            assert g["SERVICE_LEVEL"] == pytest.approx(w["ANSWERED_IN_THRESHOLD"] / decided,
+                                                       abs=5e-7)
     assert sum(r["OFFERED"] for r in got.values()) > 50
 
 

@@ -29,7 +29,8 @@ KV_HEAD_RE = re.compile(r"^\[(\d+)\] ([0-9a-f]{2}) ([0-9a-f]{2}) ([0-9a-f]{2}) 0
 MEMBER_RE = re.compile(r"^'[^']*'(\t('[^']*'|\d+)|\(list\) )$")
 UUID_RE = re.compile(r"AttributeCallUUID\t'([A-Z0-9]{32})'")
 OUTCOMES = {"answered", "abandoned_in_queue", "abandoned_ringing", "transferred", "conferenced",
-            "consult_cancelled", "transfer_failed", "busy", "merged", None}
+            "consult_cancelled", "transfer_failed", "busy", "merged", None,
+            "no_answer", "answering_machine", "dropped"}         # calls an OCS dialed
 
 
 # ---------------------------------------------------------------------------------------------

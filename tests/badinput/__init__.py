@@ -18,6 +18,7 @@ import os
 import random
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -403,11 +404,70 @@ def time_zones() -> Case:
                 files, calls)
 
 
+# -- Outbound Contact Server logs: the same treatment ----------------------------------------------
+
+def ocs_head(app: str, ordinal: int = 1, hhmmss: str = "070000") -> str:
+    """An OCS segment's header (the T-Server one with OCS's application type)."""
+    return head(app, ordinal=ordinal, hhmmss=hhmmss).replace("TServer (1)", "OCServer (31)")
+
+
+def session(app: str, n: int = 1) -> str:
+    """A campaign attempt GUID, unique per application (GUIDs are global)."""
+    return f"{zlib.crc32(app.encode()):08x}-0000-4000-8000-{n:012d}"
+
+
+def go(app: str, time: str, code: str, group: int, lines: list[str] | None = None) -> str:
+    """A GO reporting block of campaign group `group` (attributes two TABs deep)."""
+    out = [f"{DAY}T{time} {app} -> ICON [GOMessageType] EventGOReportingData",
+           f"\t\tEvtCode\t{code}", f"\t\tGrpID\t{group}", "\t\tCmpID\t9001",
+           f"\t\tSessID\t'{session(app, group)}'"]
+    return "\n".join(out + (lines or [])) + "\n"
+
+
+def ocs_truncated_block() -> Case:
+    app = "OCS_TRUNC"
+    text = ocs_head(app) + go(app, "07:01:00.000", "CampaignLoaded", 1) + go(
+        app, "07:01:05.000", "CampaignStarted", 1) + (
+        f"{DAY}T07:02:00.000 {app} -> ICON [GOMessageType] EventGOReportingData\n"
+        "\t\tEvtCode\tCampaignSto")            # the writer died here
+    return Case("ocs_truncated_block", app, "an OCS segment cut in the middle of a GO reporting "
+                "block", "the campaign attempt loads (started); the cut line is quarantined "
+                "(truncated_line)", {segment_name(app): text.encode()}, {"attempt": session(app, 1)})
+
+
+def ocs_bad_lines() -> Case:
+    app = "OCS_BAD"
+    text = ocs_head(app) + go(app, "07:01:00.000", "CampaignLoaded", 1, [
+        "\t\t9bad name\tx",                                # not an attribute name
+        "\t\tDialMode\tPre\x01view",                      # binary garbage
+        "\t\tRecordFields\t[40] 00 01 00 00..",
+        "\t\t\t'CardNumber'\t'4111\x02111'"]) + go(      # a masked key's garbled value
+        app, "07:02:00.000", "CampaignStarted", 1)
+    return Case("ocs_bad_lines", app, "an OCS GO block with a malformed attribute name, a line "
+                "of binary garbage and a garbled value of a masked key",
+                "each bad line quarantined with its reason, the masked value masked in the "
+                "record; the block and the next load (the attempt started)",
+                {segment_name(app): text.encode()}, {"attempt": session(app, 1)})
+
+
+def ocs_split_block() -> Case:
+    app = "OCS_SPLIT"
+    first = ocs_head(app) + go(app, "07:01:00.000", "CampaignLoaded", 1)
+    block = go(app, "07:05:00.000", "CampaignModeChanged", 1, ["\t\tDialMode\tPredictive"])
+    lines = block.splitlines(keepends=True)
+    first += "".join(lines[:3])
+    second = same_process(ocs_head(app, ordinal=2, hhmmss="070500"), first) + "".join(lines[3:])
+    return Case("ocs_split_block", app, "a GO reporting block cut by segment rollover",
+                "one event (its dialing mode read from the next segment); nothing quarantined",
+                {segment_name(app): first.encode(), segment_name(app, "070500"): second.encode()},
+                {"attempt": session(app, 1)})
+
+
 CASES = [truncated_mid_message, gzip_truncated, gzip_corrupt, gzip_garbage, binary_garbage,
          not_a_log, encodings, utf16, crlf, split_block, duplicate_segment, partial_copy,
          log_and_gz_pair, recompressed_copy, overlapping_copies, relogged_after_restart,
          out_of_order_and_repeated, missing_events, huge_values, sql_text, unicode_names,
-         clock_backwards, time_zones]
+         clock_backwards, time_zones, ocs_truncated_block, ocs_bad_lines, ocs_split_block]
 
 OPTIONS = """\
 [callconcentrator]

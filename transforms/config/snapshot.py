@@ -1,6 +1,8 @@
 """The configuration snapshot (docs/config-snapshot.md): switches, DNs, agents, logins, places and
-groups with their Configuration Server DBIDs. Loaded into the GC_* tables, and used to resolve
-EndPointID, AgentID, SwitchID and TenantID and to tell Internal from External parties.
+groups with their Configuration Server DBIDs, and the outbound objects (OCS applications,
+campaigns, campaign groups, calling lists and their fields). Loaded into the GC_* tables, and used
+to resolve EndPointID, AgentID, SwitchID and TenantID, to tell Internal from External parties, and
+to find which calling-list fields ICON stores (`icon_attribute`).
 """
 
 from __future__ import annotations
@@ -32,12 +34,23 @@ REQUIRED = {
     "places": ["dbid", "name"],
     "agent_groups": ["dbid", "name"],
     "dn_groups": ["dbid", "name"],
+    "ocs_servers": ["dbid", "name"],
+    "campaigns": ["dbid", "name"],
+    "campaign_groups": ["dbid", "name", "campaign_dbid"],
+    "calling_lists": ["dbid", "name"],
+    "fields": ["dbid", "name"],
 }
+# a calling-list field's Annex `[default] icon_attribute`: 1 stored, 2 stored as secure
+# (GO_SEC_FIELDHIST only); absent or 0: not stored (docs/semantics.md §14)
+ICON_ATTRIBUTE_STORED, ICON_ATTRIBUTE_SECURE = 1, 2
 # the type of every field the transforms read (a field of another type fails at load, naming the
 # file, the item and the field, instead of deep inside a run)
 INT, STR, IDS, BOOL = "an integer (DBID)", "a string", "a list of integers (DBIDs)", "true or false"
+ICON_ATTRIBUTE = "0, 1 (stored) or 2 (stored as secure)"
 FIELDS = {
     "dbid": INT, "tenant_dbid": INT, "switch_dbid": INT, "person_dbid": INT,
+    "campaign_dbid": INT, "agent_group_dbid": INT, "ocs_dbid": INT, "field_dbids": IDS,
+    "icon_attribute": ICON_ATTRIBUTE,
     "name": STR, "tserver": STR, "tserver_backup": STR, "number": STR, "type": STR,
     "employee_id": STR, "user_name": STR, "first_name": STR, "last_name": STR, "login_code": STR,
     "is_agent": BOOL, "login_dbids": IDS, "dn_dbids": IDS, "person_dbids": IDS,
@@ -51,6 +64,8 @@ def _is(value, kind: str) -> bool:
         return isinstance(value, str)
     if kind == BOOL:
         return isinstance(value, bool)
+    if kind == ICON_ATTRIBUTE:
+        return value in (0, 1, 2) and not isinstance(value, bool)
     return isinstance(value, list) and all(_is(v, INT) for v in value)
 
 
@@ -100,6 +115,28 @@ class ConfigSnapshot:
         rows = [(dn, p["dbid"]) for p in self.doc.get("places", []) for dn in p.get("dn_dbids", [])]
         return pl.DataFrame(rows, schema={"endpoint_id": pl.Int32, "place_id": pl.Int32},
                             orient="row")
+
+    def ocs_ids(self) -> dict[str, int]:
+        """OCS application name (as its log header prints it) -> its DBID (GO_CAMPAIGN.OCSID)."""
+        return {o["name"]: o["dbid"] for o in self.doc.get("ocs_servers", [])}
+
+    def list_fields(self) -> pl.DataFrame:
+        """list_id, field (name, as OCS prints it), field_id, secure: the calling-list fields
+        ICON stores (`icon_attribute` 1 or 2)."""
+        fields = {f["dbid"]: f for f in self.doc.get("fields", [])}
+        rows = [(lst["dbid"], fields[fid]["name"], fid,
+                 fields[fid].get("icon_attribute") == ICON_ATTRIBUTE_SECURE)
+                for lst in self.doc.get("calling_lists", []) for fid in lst.get("field_dbids", [])
+                if fields.get(fid, {}).get("icon_attribute") in (ICON_ATTRIBUTE_STORED,
+                                                                   ICON_ATTRIBUTE_SECURE)]
+        return pl.DataFrame(rows, schema={"list_id": pl.Int64, "field": pl.String,
+                                          "field_id": pl.Int32, "secure": pl.Boolean},
+                            orient="row")
+
+    def secure_fields(self) -> frozenset[str]:
+        """Names of the calling-list fields stored as secure: masked wherever a line is printed."""
+        return frozenset(f["name"] for f in self.doc.get("fields", [])
+                         if f.get("icon_attribute") == ICON_ATTRIBUTE_SECURE)
 
     # -- GC_* tables ---------------------------------------------------------------------------
     def gc_tables(self) -> dict[str, pl.DataFrame]:
@@ -194,9 +231,25 @@ def validate(doc: dict, path: Path) -> None:
         if dn["type"] not in DN_TYPES:
             raise ConfigError(f"{path}: dns[{n}] has type {dn['type']!r}; allowed: "
                               f"{', '.join(DN_TYPES)}")
+    _references(doc, path, [("campaign_groups", "campaign_dbid", "campaigns"),
+                            ("campaign_groups", "ocs_dbid", "ocs_servers"),
+                            ("calling_lists", "campaign_dbid", "campaigns"),
+                            ("calling_lists", "field_dbids", "fields")])
     switch_ids = {s["dbid"] for s in doc.get("switches", [])}
     for section in ("dns", "agent_logins"):
         for n, item in enumerate(doc.get(section, [])):
             if item["switch_dbid"] not in switch_ids:
                 raise ConfigError(f"{path}: {section}[{n}] names switch_dbid {item['switch_dbid']} "
                                   f"which is not in 'switches'")
+
+
+def _references(doc: dict, path: Path, refs: list[tuple[str, str, str]]) -> None:
+    """Each (section, field, target section): the DBIDs the field names exist in the target."""
+    for section, name, target in refs:
+        known = {item["dbid"] for item in doc.get(target, [])}
+        for n, item in enumerate(doc.get(section, [])):
+            value = item.get(name)
+            for dbid in value if isinstance(value, list) else [value]:
+                if dbid is not None and dbid not in known:
+                    raise ConfigError(f"{path}: {section}[{n}].{name} names {target} dbid "
+                                      f"{dbid}, which is not in '{target}'")

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
-from transforms.idb import DSS_TABLES, table
+from transforms.idb import TSERVER_DSS_TABLES, table
 from transforms.idb.dictionary import DsConnType, DsType
 
 MAX_SILENCE_S = 3900   # hourly check points + 5 minutes
@@ -244,8 +244,10 @@ def assign(events: pl.DataFrame, dss: pl.DataFrame, switches: pl.DataFrame) -> p
 
 
 def provider_tables(dss: pl.DataFrame, replica_dbid: int, src_prefix: str,
-                    paths: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """G_DSS_GCC/GLS/GUD_PROVIDER rows (the three roles read the same T-Server sessions).
+                    paths: pl.DataFrame, ocs_apps: set[str] = frozenset()
+                    ) -> dict[str, pl.DataFrame]:
+    """G_DSS_GCC/GLS/GUD_PROVIDER rows (the three roles read the same T-Server sessions), and
+    G_DSS_GOS_PROVIDER rows of the sessions of `ocs_apps` (Outbound Contact Servers).
     `paths`: file_id, path of the replica's segments (for ETL_SOURCE)."""
     def src(file_col: str, line_col: str) -> pl.Expr:
         return pl.concat_str([pl.lit(src_prefix), pl.col(f"_{file_col}"), pl.lit(":"),
@@ -259,7 +261,10 @@ def provider_tables(dss: pl.DataFrame, replica_dbid: int, src_prefix: str,
                   on="last_file_id", how="left")
             .with_columns(
                 DSS_ID=pl.col("dss_id").cast(pl.Int32), ICON_DBID=pl.lit(replica_dbid),
-                DS2_DBID=pl.col("switch_id"), DS_TYPE=pl.lit(int(DsType.TSERVER)),
+                DS2_DBID=pl.col("switch_id"),
+                DS_TYPE=pl.when(pl.col("app").is_in(
+                    pl.Series(sorted(ocs_apps), dtype=pl.String).implode()))
+                .then(pl.lit(int(DsType.OCS))).otherwise(pl.lit(int(DsType.TSERVER))),
                 DSCONN_STIME=naive("start_ts"), DSCONN_SDSTIME=naive("start_ts"),
                 DSCONN_SDSTS=pl.col("start_ts").dt.epoch("s"), DSCONN_TYPE=pl.col("conn_type"),
                 DSCONN_ETIME=pl.when(~pl.col("open")).then(naive("end_ts")),
@@ -270,7 +275,10 @@ def provider_tables(dss: pl.DataFrame, replica_dbid: int, src_prefix: str,
                 ETL_END_REASON=pl.col("end_reason"),
                 ETL_SOURCE=src("first_file_id", "first_line"),
                 ETL_SOURCE_LAST=src("last_file_id", "last_line")))
-    return {name: table(name).conform(rows) for name in DSS_TABLES}
+    tserver = rows.filter(pl.col("DS_TYPE") == int(DsType.TSERVER))
+    ocs = rows.filter(pl.col("DS_TYPE") == int(DsType.OCS))
+    return {**{name: table(name).conform(tserver) for name in TSERVER_DSS_TABLES},
+            "G_DSS_GOS_PROVIDER": table("G_DSS_GOS_PROVIDER").conform(ocs)}
 
 
 def session_ends(reconciled: pl.DataFrame, paths: dict[str, pl.DataFrame]) -> pl.DataFrame:

@@ -114,8 +114,10 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
 # what identifies an event on its switch: a T-Server numbers its events; a request or a reply has
 # no number, and is the same message of the same client at the same time about the same call
 NUMBERED_IDENTITY = ["app", "seq", "message"]
+# (an OCS reporting event is told apart by what it reports on)
 UNNUMBERED_IDENTITY = ["app", "direction", "message", "ts", "client", "reference_id", "conn_id",
-                       "call_uuid", "this_dn"]
+                       "call_uuid", "this_dn", "go_evt_code", "go_group_dbid", "go_chain_guid",
+                       "go_record_handle"]
 
 
 def without_repeats(events: pl.DataFrame) -> pl.DataFrame:

@@ -10,9 +10,9 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "columns": ["gsys", "lineage", "row_id", "times"],
     "dictionary": ["dictionary"],
     "binding": ["BindingError", "bind"],
-    "explain": ["ExplainError", "explain_call"],
+    "explain": ["ExplainError", "explain_call", "explain_chain"],
     "log_messages": ["LogMessage", "closure_messages", "message_frames"],
-    "schema": ["BOOKKEEPING", "DSS_TABLES", "TABLES", "Table", "table"],
+    "schema": ["BOOKKEEPING", "DSS_TABLES", "TABLES", "TSERVER_DSS_TABLES", "Table", "table"],
     "store": ["IdbError", "IdbStore", "WriteReport", "describe_db_error", "redact_url"],
     "timecodes": ["time_triple_values", "timecode_frame"],
 })

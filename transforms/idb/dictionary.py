@@ -391,6 +391,71 @@ class LogMessageId(IntEnum):
     LOAD_STALE = 5062
 
 
+class CampaignState(IntEnum):
+    """GO_CAMPAIGN.STATE, GO_CAMPAIGNHISTORY.STATE, PREVSTATE: the campaign FSM [DOC: dictionary
+    type 71; 0/null = terminated]."""
+    TERMINATED = 0
+    LOADED = 1
+    STARTED = 2
+    UNLOADING = 3
+
+
+class DialMode(IntEnum):
+    """GO_CAMPAIGN.DIALMODE, GO_CAMPPROP_HIST.DIALMODE, PREVDIALMODE: the dialing mode OCS
+    reports [INF: the IDB stores "the mode as reported by OCS"; codes ours, names OCS's]."""
+    UNKNOWN = 0
+    PREDICTIVE = 1
+    PROGRESSIVE = 2
+    PREVIEW = 3
+    PREDICTIVE_WITH_SEIZING = 4
+    PROGRESSIVE_WITH_SEIZING = 5
+    PUSH_PREVIEW = 6
+    PROGRESSIVE_GVP = 7
+    POWER_GVP = 8
+
+
+class OptimMode(IntEnum):
+    """GO_CAMPAIGN.OPTIMMODE, GO_CAMPPROP_HIST.OPTIMMODE, PREVOPTIMMODE: what predictive pacing
+    optimises [DOC: over-dial rate, waiting time, busy factor; codes INF]."""
+    UNKNOWN = 0
+    OVERDIAL_RATE = 1
+    WAITING_TIME = 2
+    BUSY_FACTOR = 3
+
+
+class CampaignCause(IntEnum):
+    """GO_CAMPAIGNHISTORY.CAUSE: why the campaign's state or properties changed, as OCS gives it
+    [INF: the IDB's list is not public; docs/semantics.md §14]."""
+    UNKNOWN = 0
+    MANAGER_REQUEST = 1
+    SCHEDULE = 2
+    FORCED = 3
+    LIST_EXHAUSTED = 4
+    DATA_SOURCE_END = 5
+
+
+class ChainState(IntEnum):
+    """GO_CHAIN.STATE, GO_CHAINREC_HIST.STATE, PREVSTATE: the chain FSM [DOC: dictionary type 76;
+    0/null = unloaded or terminated]."""
+    TERMINATED = 0
+    SCHEDULED = 1
+    PROCESSING = 2
+    PROCESSED = 3
+
+
+class CallResult(IntEnum):
+    """GO_CHAINREC_HIST.CALLRESULT: the outcome of a call attempt as OCS reports it [INF: the
+    codes are those OCS prints for its call results, as read in public OCS material;
+    docs/semantics.md §14]."""
+    UNKNOWN = 0
+    BUSY = 6
+    NO_ANSWER = 7
+    ANSWERING_MACHINE = 9
+    DROPPED = 26
+    ANSWER = 33
+    CANCEL_RECORD = 52
+
+
 # (type id, name, column(s), source, enum)
 TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (1, "call_history_change_type", "G_CALL_HISTORY.CHANGETYPE", "DOC", CallHistoryChange),
@@ -408,6 +473,9 @@ TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (32, "log_priority", "G_LOG_MESSAGES.PRIORITY", "INF", LogPriority),
     (33, "log_category", "G_LOG_MESSAGES.CATEGORY", "DOC", LogCategory),
     (34, "log_origin", "G_LOG_MESSAGES.ORIGIN", "INF", LogOrigin),
+    (71, "campaign_state", "GO_CAMPAIGN.STATE; GO_CAMPAIGNHISTORY.STATE, PREVSTATE", "DOC",
+     CampaignState),
+    (76, "chain_state", "GO_CHAIN.STATE; GO_CHAINREC_HIST.STATE, PREVSTATE", "DOC", ChainState),
     (86, "merge_type", "G_CALL.MERGETYPE", "INF", MergeType),
     (500, "object_state", "GC_*.STATE", "DOC", ObjectState),
     (1001, "party_history_change_type", "G_PARTY_HISTORY.CHANGETYPE", "DOC", PartyHistoryChange),
@@ -432,6 +500,12 @@ TYPES: list[tuple[int, str, str, str, type[IntEnum]]] = [
     (1030, "dss_connection_type", "G_DSS_*_PROVIDER.DSCONN_TYPE", "DOC", DsConnType),
     (1031, "dss_source_type", "G_DSS_*_PROVIDER.DS_TYPE", "DOC", DsType),
     (1040, "log_message_id", "G_LOG_MESSAGES.MESSAGE_ID", "INF", LogMessageId),
+    (1201, "dial_mode", "GO_CAMPAIGN.DIALMODE; GO_CAMPPROP_HIST.DIALMODE, PREVDIALMODE", "INF",
+     DialMode),
+    (1202, "optimization_mode", "GO_CAMPAIGN.OPTIMMODE; GO_CAMPPROP_HIST.OPTIMMODE, "
+     "PREVOPTIMMODE", "INF", OptimMode),
+    (1203, "campaign_cause", "GO_CAMPAIGNHISTORY.CAUSE", "INF", CampaignCause),
+    (1204, "call_result", "GO_CHAINREC_HIST.CALLRESULT", "INF", CallResult),
     (1101, "agent_state",
      "G_AGENT_STATE_HISTORY.STATE, PENDINGSTATE, PREVSTATE; G_DND_HISTORY.AGENTSTATE; "
      "G_AGENT_STATE_RC(_A).AGENTSTATE", "DOC", AgentState),

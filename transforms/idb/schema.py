@@ -18,7 +18,7 @@ import polars as pl
 # logical type -> Polars dtype (SQL types are chosen from the logical type in the store module)
 TYPES: dict[str, pl.DataType] = {
     "int": pl.Int32(), "smallint": pl.Int16(), "bigint": pl.Int64(),
-    "str50": pl.String(), "str128": pl.String(), "str255": pl.String(), "text": pl.String(),
+    "str50": pl.String(), "str64": pl.String(), "str128": pl.String(), "str255": pl.String(), "text": pl.String(),
     "datetime": pl.Datetime("ms"),
     "float": pl.Float64(),          # report figures (ETL_KPI_*): seconds, shares
 }
@@ -352,11 +352,14 @@ _DSS = (
     C("ETL_REPLICA", "str50", False), C("ETL_APP", "str255"), C("ETL_SWITCH", "str255"),
     C("ETL_END_REASON", "str50"), C("ETL_SOURCE", "str255"), C("ETL_SOURCE_LAST", "str255"),
 )
-DSS_TABLES = ("G_DSS_GCC_PROVIDER", "G_DSS_GLS_PROVIDER", "G_DSS_GUD_PROVIDER")
+# the T-Server providers (gcc, gls, gud read the same sessions), then Outbound Contact Server's
+TSERVER_DSS_TABLES = ("G_DSS_GCC_PROVIDER", "G_DSS_GLS_PROVIDER", "G_DSS_GUD_PROVIDER")
+DSS_TABLES = (*TSERVER_DSS_TABLES, "G_DSS_GOS_PROVIDER")
 for _t in [
     *[_table(name, _DSS, ["DSS_ID", "ICON_DBID"], "dss", [("DS2_DBID",)],
              f"Data source sessions of the {name[6:9].lower()} provider: one row per unbroken "
-             "stretch of a T-Server's events in one replica's logs.", etl=False, gsys=False)
+             f"stretch of {'an OCS' if 'GOS' in name else 'a T-Server'}'s events in one "
+             "replica's logs.", etl=False, gsys=False)
       for name in DSS_TABLES],
     _table("ETL_COVERAGE", (
         C("HOUR", "str50", False), C("REPLICA", "str50", False), C("SWITCH", "str255", False),
@@ -424,6 +427,65 @@ for _t in [
         C("SECONDS", "float")),
         ["HOUR", "AGENT", "HWFLAG", "KEYNAME", "VALUE"], "rpt", [("HOUR",)],
         "Interval not-ready time per agent and reason code.", etl=False, gsys=False),
+]:
+    TABLES[_t.name] = _t
+
+# Outbound (role gos, docs/semantics.md §14): campaign sessions from OCS reporting events.
+for _t in [
+    _table("GO_CAMPAIGN", (
+        C("ID", "bigint", False), C("SESSID", "str64", False), C("CAMPAIGNID"), C("GROUPID"),
+        C("OCSID"), C("STATE"), C("DIALMODE"), C("OPTIMMODE"), C("OPTIMVALUE"),
+        *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False)),
+        ["SESSID"], "gos", [("CAMPAIGNID",), ("GROUPID",)],
+        "One row per campaign processing attempt (a campaign group from load to unload): its "
+        "current state and dialing mode."),
+    _table("GO_CAMPAIGNHISTORY", (
+        C("ID", "bigint", False), C("SESSID", "str64", False), C("SEQ", "int", False),
+        C("STATE"), C("PREVSTATE"), C("CAUSE"), *_time("PREVSENTER"), *_time("ADDED", False)),
+        ["SESSID", "SEQ"], "gos", [("SESSID",)],
+        "Every state or property change of a campaign processing attempt (insert-only)."),
+    _table("GO_CAMPPROP_HIST", (
+        C("ID", "bigint", False), C("SESSID", "str64", False), C("SEQ", "int", False),
+        C("DIALMODE"), C("PREVDIALMODE"), *_time("PREVDMENTER"), C("OPTIMMODE"), C("OPTIMVALUE"),
+        C("PREVOPTIMMODE"), C("PREVOPTIMVALUE"), *_time("ADDED", False)),
+        ["SESSID", "SEQ"], "gos", [("SESSID",)],
+        "Every dialing-mode or optimisation change of a campaign processing attempt, the first "
+        "at load (insert-only)."),
+    _table("GO_CHAIN", (
+        C("ID", "bigint", False), C("CHAINGUID", "str64", False), C("PARENTGUID", "str64"),
+        C("SESSID", "str64"), C("CAMPAIGNID"), C("GROUPID"), C("CALLINGLISTID"), C("CHAINID"),
+        C("STATE"), *_time("CREATED", False), *_time("TERMINATED"), *_time("LASTCHANGE", False),
+        C("ETL_CLOSED_BY", "str50")),
+        ["CHAINGUID"], "gos", [("SESSID",)],
+        "One row per chain processing attempt (a calling-list chain from its scheduling to its "
+        "end): its campaign attempt, list and current state."),
+    _table("GO_CHAINREC_HIST", (
+        C("ID", "bigint", False), C("CHAINGUID", "str64", False), C("RECORDHANDLE"),
+        C("SEQ", "int", False), C("STATE"), C("PREVSTATE"), *_time("PREVSENTER"),
+        C("CALLATTID", "str64"), C("CALLRESULT"), *_time("ADDED", False)),
+        ["CHAINGUID", "SEQ"], "gos", [("CHAINGUID",)],
+        "Every state change of a chain processing attempt's record, with the call attempt and "
+        "its result (insert-only)."),
+    _table("GO_CUSTOM_FIELDS", (
+        C("ID", "bigint", False), C("CHAINGUID", "str64", False), C("RECORDHANDLE", "int", False),
+        C("FIELDID", "int", False), C("VALUE", "text"), C("LASTCHAINUPDSEQ"),
+        *_time("LASTCHANGED"), *_time("LOADED")),
+        ["CHAINGUID", "RECORDHANDLE", "FIELDID"], "gos", [("CHAINGUID",)],
+        "The current value of each stored calling-list field of a record (not secure fields)."),
+    *[_table(name, (
+        C("ID", "bigint", False), C("CHAINGUID", "str64", False), C("RECORDHANDLE", "int", False),
+        C("FIELDID", "int", False), C("OLDVALUE", width), C("NEWVALUE", width),
+        *_time("PREVENTER"), C("SEQ", "int", False), C("CHAINHISTSEQ"), C("CALLATTID", "str50"),
+        *_time("ADDED", False)),
+        ["CHAINGUID", "RECORDHANDLE", "FIELDID", "SEQ"], "gos", [("CHAINGUID",)],
+        f"Every value of each stored {kind} calling-list field of a record, from its load "
+        "(insert-only).") for name, width, kind in (("GO_FIELDHIST", "text", "clear"),
+                                                    ("GO_SEC_FIELDHIST", "str255", "secure"))],
+    _table("GOX_CHAIN_CALL", (
+        C("ID", "bigint", False), C("CALLID", "str50", False), C("CHAINGUID", "str64", False),
+        C("CALLATTID", "str64"), *_time("ADDED", False)),
+        ["CHAINGUID", "CALLID"], "gos", [("CALLID",), ("CHAINGUID",)],
+        "The voice calls (G_CALL.CALLID) a chain processing attempt dialed."),
 ]:
     TABLES[_t.name] = _t
 

@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from transforms.idb.schema import TABLES, Table
 
 SQL_TYPES = {"int": sa.Integer, "smallint": sa.SmallInteger, "bigint": sa.BigInteger,
-             "str50": sa.Text, "str128": sa.Text, "str255": sa.Text, "text": sa.Text,
+             "str50": sa.Text, "str64": sa.Text, "str128": sa.Text, "str255": sa.Text, "text": sa.Text,
              "datetime": sa.DateTime, "float": sa.Float}
-IDB_LENGTH = {"str50": 50, "str128": 128, "str255": 255}
+IDB_LENGTH = {"str50": 50, "str64": 64, "str128": 128, "str255": 255}
 ENTITY_TEMP = "etl_entities_tmp"
 ID_TEMP = "etl_ids_tmp"
 NOT_HASHED = ("ETL_PARTITION", "ETL_HASH")

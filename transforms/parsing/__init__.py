@@ -7,6 +7,7 @@ from transforms.exports import lazy_exports
 __all__, __getattr__ = lazy_exports(__name__, {
     "copies": ["Copy", "find_copies"],
     "event_columns": ["EVENT_SCHEMA"],
+    "header": ["OCS_APP_TYPE"],
     "logread": ["DEFAULT_CHUNK_BYTES", "LogReadError", "iter_line_chunks"],
     "parquet_sink": ["parquet_sink"],
     "parse": ["KVPAIR_SCHEMA", "LINE_KINDS", "QUARANTINE_SCHEMA", "STD_SCHEMA", "FileReport",

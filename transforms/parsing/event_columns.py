@@ -61,6 +61,28 @@ EVENT_ATTRIBUTES: dict[str, tuple[str, str]] = {
     "user_data": ("AttributeUserData", "str"),
 }
 
+# the attributes of an OCS reporting block (`[GOMessageType] EventGOReportingData`,
+# docs/log-format.md "OCS logs"): the first seven are read by public OCS log tools, the others
+# are this project's reading of what ICON stores (docs/semantics.md §14)
+GO_ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "go_evt_code": ("EvtCode", "str"),
+    "go_switch_dbid": ("SwID", "int"),
+    "go_group_dbid": ("GrpID", "int"),
+    "go_campaign_dbid": ("CmpID", "int"),
+    "go_list_dbid": ("LstID", "int"),
+    "go_chain_id": ("ChID", "int"),
+    "go_cause": ("Cause", "str"),
+    "go_session": ("SessID", "str"),
+    "go_dial_mode": ("DialMode", "str"),
+    "go_optim_mode": ("OptimMode", "str"),
+    "go_optim_value": ("OptimValue", "int"),
+    "go_chain_guid": ("ChainGUID", "str"),
+    "go_record_handle": ("RecHandle", "int"),
+    "go_call_attempt": ("CallAttID", "str"),
+    "go_call_guid": ("CallGUID", "str"),
+    "go_call_result": ("CallResult", "int"),
+}
+
 ATTRIBUTE_TO_COLUMN = {attr: col for col, (attr, _) in EVENT_ATTRIBUTES.items()}
 KIND_DTYPES = {"str": pl.String, "int": pl.Int64, "hex": pl.UInt64}
 
@@ -76,23 +98,47 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "client": pl.String(),
     "n_attributes": pl.UInt16(),
     **{col: KIND_DTYPES[kind]() for col, (_, kind) in EVENT_ATTRIBUTES.items()},
+    **{col: KIND_DTYPES[kind]() for col, (_, kind) in GO_ATTRIBUTES.items()},
 }
 
 
 PLAIN_INTEGER = r"^-?[0-9]+$"
 LEADING_INTEGER = r"^\s*(-?\d+)"
-# attribute names in code order (an attribute's code is its position) and their kinds
-WANTED = list(ATTRIBUTE_TO_COLUMN)
-KIND_OF = {attr: kind for attr, kind in EVENT_ATTRIBUTES.values()}
-CODES = {kind: [k for k, attr in enumerate(WANTED) if KIND_OF[attr] == kind] for kind in KIND_DTYPES}
+
+
+class _Spec:
+    """Attribute names in code order (an attribute's code is its position) and their kinds."""
+
+    def __init__(self, attributes: dict[str, tuple[str, str]]):
+        self.attributes = attributes
+        self.wanted = [attr for attr, _ in attributes.values()]
+        kind_of = dict(attributes.values())
+        self.codes = {kind: [k for k, attr in enumerate(self.wanted) if kind_of[attr] == kind]
+                      for kind in KIND_DTYPES}
+
+
+TSERVER_SPEC, GO_SPEC = _Spec(EVENT_ATTRIBUTES), _Spec(GO_ATTRIBUTES)
 
 
 def _unquoted(value: pl.Expr) -> pl.Expr:
     return unquoted(value)
 
 
-def typed_columns(attrs: pl.DataFrame, n_events: int) -> pl.DataFrame:
-    """The typed attribute columns of `n_events` events: row k belongs to event k.
+def typed_columns(attrs: pl.DataFrame, n_events: int, reporting: bool = False) -> pl.DataFrame:
+    """The typed attribute columns (TLib, then OCS reporting) of `n_events` events: row k
+    belongs to event k. OCS attributes are looked for only when the chunk has OCS reporting
+    blocks (`reporting`)."""
+    tlib = _typed(attrs, n_events, TSERVER_SPEC)
+    if reporting:
+        go = _typed(attrs, n_events, GO_SPEC)
+    else:
+        go = pl.DataFrame([pl.repeat(None, n_events, dtype=KIND_DTYPES[kind], eager=True).alias(col)
+                           for col, (_, kind) in GO_ATTRIBUTES.items()])
+    return pl.concat([tlib, go], how="horizontal")
+
+
+def _typed(attrs: pl.DataFrame, n_events: int, spec: _Spec) -> pl.DataFrame:
+    """The columns of `spec` of `n_events` events.
 
     `attrs` has `_ev` (event index), name and value, in file order; an attribute printed twice in
     one event counts with its first value. Built by position, in a few operations for all
@@ -101,7 +147,7 @@ def typed_columns(attrs: pl.DataFrame, n_events: int) -> pl.DataFrame:
     converted together and scattered into one long series, and every column is a slice of it.
     """
     n = n_events
-    code = pl.col("name").cast(pl.Enum(WANTED), strict=False).to_physical().cast(pl.Int64)
+    code = pl.col("name").cast(pl.Enum(spec.wanted), strict=False).to_physical().cast(pl.Int64)
     flat = pl.col("_code") * n + pl.col("_ev").cast(pl.Int64)
     picked = (attrs.lazy()
               .select("_ev", "value", _code=code)
@@ -111,7 +157,7 @@ def typed_columns(attrs: pl.DataFrame, n_events: int) -> pl.DataFrame:
               .select("_code", "_flat", "value"))
 
     def of_kind(kind: str) -> pl.LazyFrame:
-        return picked.filter(pl.col("_code").is_in(CODES[kind]))
+        return picked.filter(pl.col("_code").is_in(spec.codes[kind]))
 
     value = pl.col("value")
     strings, hexes, ints = pl.collect_all([
@@ -128,14 +174,14 @@ def typed_columns(attrs: pl.DataFrame, n_events: int) -> pl.DataFrame:
         leading = (ints.filter(other).select(_unquoted(value).str.extract(LEADING_INTEGER, 1)
                                              .cast(pl.Int64, strict=False)).to_series())
         ints = ints.with_columns(number=ints["number"].scatter(other.arg_true(), leading))
-    size = len(WANTED) * n
+    size = len(spec.wanted) * n
     full = {
         "str": _spread(strings["_flat"], strings["value"], size),
         "hex": _spread(hexes["_flat"], hexes["value"], size),
         "int": _spread(ints["_flat"], ints["number"], size),
     }
-    return pl.DataFrame([full[kind].slice(WANTED.index(attr) * n, n).alias(column)
-                         for column, (attr, kind) in EVENT_ATTRIBUTES.items()])
+    return pl.DataFrame([full[kind].slice(spec.wanted.index(attr) * n, n).alias(column)
+                         for column, (attr, kind) in spec.attributes.items()])
 
 
 def _spread(flat: pl.Series, values: pl.Series, size: int) -> pl.Series:

@@ -17,6 +17,11 @@ DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M
                     "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S.%f")
 
 
+# the `Application type:` of the servers whose logs are read: T-Server / SIP Server, and Outbound
+# Contact Server (its reporting to ICON, docs/log-format.md "OCS logs")
+TSERVER_APP_TYPE, OCS_APP_TYPE = "TServer", "OCServer"
+
+
 @dataclass
 class LogHeader:
     """What the header says. `lines` counts the header lines including the closing empty line."""

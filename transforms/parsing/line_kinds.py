@@ -25,6 +25,9 @@ REQUEST_RECEIVED = r"^(\w+) received from \[(\d+)\]\s*(?:\(\S+\s+(\S+)(?:\s+(\S+
 REQUEST_USUAL = r"^\w+ received from \[\d+\] \([^\s()]+ [^\s()]+ [^\s()]+\)"
 CLIENT_SIDE = r"(?:request to|received from) (\S+)(?:.*?)\smessage (\w+)\s*$"
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# an OCS reporting message to ICON: `<time> <any text> [GOMessageType] EventGOReportingData`
+GO_MARK = "[GOMessageType] "
+GO_MESSAGE = r"\[GOMessageType\] (\w+)\s*$"
 
 KIND_HEADER = "header"
 KIND_TLIB = "tlib_header"          # first line of a TLib block
@@ -32,6 +35,7 @@ KIND_TLIB_MESSAGE = "tlib_message"  # `message X` line completing a request / ba
 KIND_STD = "std_event"
 KIND_TEXT = "other"
 KIND_BINARY = "binary"
+DIRECTION_GO = "go"                  # an OCS reporting block (its lines one TAB deeper)
 
 
 def _int(expr: pl.Expr) -> pl.Expr:
@@ -96,9 +100,10 @@ def _usual_fields(top: pl.DataFrame, check_binary: bool) -> pl.DataFrame:
         _time=line.str.contains(TIME_FIXED),
         _client_like=(line.str.contains("request to ", literal=True)
                       | line.str.contains("received from ", literal=True)),
+        _go_like=line.str.contains(GO_MARK, literal=True),
     )
     frame = frame.with_columns(pl.col("_bsync", "_to_client", "_iso", "_iso_any", "_time",
-                                      "_client_like").fill_null(False))
+                                      "_client_like", "_go_like").fill_null(False))
     iso = frame["_iso"]
     frame = _patch(frame, iso, _stamp=line.str.slice(0, 23).str.replace("T", " ", literal=True)
                    .str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False),
@@ -164,9 +169,13 @@ def _patch_unusual_requests(frame: pl.DataFrame) -> pl.DataFrame:
         parts = pl.col("_std_text").str.extract_groups(REQUEST_RECEIVED)
         frame = _patch(frame, odd, _request_name=parts.struct.field("1"),
                        _request_client=parts.struct.field("3"))
-    client = frame["_client_like"] & ~requests
+    go = frame["_go_like"] & frame["tod_us"].is_not_null()
+    client = frame["_client_like"] & ~requests & ~go
     frame = frame.with_columns(_client_message=pl.lit(None, dtype=pl.String),
-                               _client_app=pl.lit(None, dtype=pl.String))
+                               _client_app=pl.lit(None, dtype=pl.String),
+                               _go_message=pl.lit(None, dtype=pl.String))
+    if go.any():
+        frame = _patch(frame, go, _go_message=pl.col("line").str.extract(GO_MESSAGE, 1))
     if client.any():
         parts = pl.col("line").str.extract_groups(CLIENT_SIDE)
         frame = _patch(frame, client, _client_message=parts.struct.field("2"),
@@ -177,11 +186,12 @@ def _patch_unusual_requests(frame: pl.DataFrame) -> pl.DataFrame:
 def _kinds() -> list[pl.Expr]:
     at, header = pl.col("_at"), pl.col("is_header")
     request, client_side = pl.col("_request_name").is_not_null(), pl.col("_client_message").is_not_null()
+    go = pl.col("_go_message").is_not_null()
     tlib_at = pl.col("tod_us").is_not_null() & (pl.col("_at_pos").is_not_null() | pl.col("_bsync"))
     return [
         pl.when(at).then(pl.when(tlib_at).then(pl.lit(KIND_TLIB)).otherwise(pl.lit(KIND_TEXT)))
         .when(header).then(pl.lit(KIND_HEADER))
-        .when(request | client_side).then(pl.lit(KIND_TLIB))
+        .when(request | client_side | go).then(pl.lit(KIND_TLIB))
         .when(pl.col("message_line").is_not_null()).then(pl.lit(KIND_TLIB_MESSAGE))
         .when(pl.col("std_id").is_not_null()).then(pl.lit(KIND_STD))
         .when(pl.col("_binary")).then(pl.lit(KIND_BINARY))
@@ -192,9 +202,10 @@ def _kinds() -> list[pl.Expr]:
                          .otherwise(pl.lit("event")))
         .when(header).then(None)
         .when(request).then(pl.lit("request"))
+        .when(go).then(pl.lit(DIRECTION_GO))
         .when(client_side).then(pl.lit("client")).alias("direction"),
         pl.when(at).then(pl.col("message"))
-        .otherwise(pl.coalesce("_request_name", "_client_message")).alias("message"),
+        .otherwise(pl.coalesce("_request_name", "_go_message", "_client_message")).alias("message"),
         "message_line",
         pl.coalesce("_request_client", "_client_app").alias("client"),
         "tod_us", "day", "std_id",

@@ -21,9 +21,16 @@ import polars as pl
 
 from transforms.parsing.attributes import VTYPE, line_counts, parse_continuations
 from transforms.parsing.event_columns import EVENT_SCHEMA, typed_columns
-from transforms.parsing.header import LogHeader, file_name_time, parse_header
+from transforms.parsing.header import (
+    OCS_APP_TYPE,
+    TSERVER_APP_TYPE,
+    LogHeader,
+    file_name_time,
+    parse_header,
+)
 from transforms.parsing.line_kinds import (
     CONTROL_CHARS,
+    DIRECTION_GO,
     KIND_BINARY,
     KIND_HEADER,
     KIND_STD,
@@ -66,6 +73,9 @@ FILE_SCHEMA = {"file_id": pl.UInt32, "path": pl.String, "size_bytes": pl.Int64,
 LOG_SHAPES = re.compile(r"^(@\d{1,2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
                         r"|\d{2}:\d{2}:\d{2}[.,]\d{3}|message \w+|request to |Application name:)")
 SECURE_MASK = "'***'"
+# the application types whose logs are read (the header's `Application type:`); others are
+# read as well, with a problem noted (a renamed or unusual server can still print TLib)
+READ_APP_TYPES = (TSERVER_APP_TYPE, OCS_APP_TYPE)
 
 
 @dataclass
@@ -283,7 +293,7 @@ class Parser:
         if not header.present:
             report.problems.append("no log header: dates and time zone unknown "
                                    "(times taken from AttributeTimeinSecs where present)")
-        elif header.app_type and "TServer" not in header.app_type:
+        elif header.app_type and not any(kind in header.app_type for kind in READ_APP_TYPES):
             report.problems.append(f"application type {header.app_type!r} is not a T-Server")
 
         state = _State()
@@ -440,6 +450,7 @@ class Parser:
             _ev=(pl.col("i") == pl.col("block")).fill_null(False).cum_sum().cast(pl.Int32) - 1)
         cont_blocks = frame.filter(pl.col("is_cont") & in_block).select(
             "i", "block", pl.col("_ev").cast(pl.UInt32), "file_id", "line_no", "line")
+        cont_blocks = _go_lines_as_attributes(cont_blocks, top)
         attrs, kvs, bad = parse_continuations(cont_blocks, state.check_binary)
         heads = self._heads(top)
         events = self._events(heads, cont_blocks, attrs, state.utc_offsets)
@@ -519,7 +530,9 @@ class Parser:
                      .cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
         return (
             pl.concat([heads.drop("last_i", "last_file_id", "last_line"),
-                       typed_columns(attrs, heads.height)], how="horizontal")
+                       typed_columns(attrs, heads.height,
+                                     reporting=(heads["direction"] == DIRECTION_GO).any())],
+                      how="horizontal")
             .with_columns(last_file_id=last_file_id, last_line=last_line,
                           n_attributes=counts.cast(pl.UInt16))
             .with_columns(
@@ -580,6 +593,17 @@ class Parser:
                            cont_counts.select("file_id", "kind", "len")])
         for file_id, kind, n in kinds.iter_rows():
             self._by_id[file_id].counts[kind] += n
+
+
+def _go_lines_as_attributes(cont: pl.DataFrame, top: pl.DataFrame) -> pl.DataFrame:
+    """An OCS reporting block prints its attributes one TAB deeper than a TLib block
+    (`\t\tEvtCode\tCampaignLoaded`, and its KV lists' members deeper still): read without
+    that TAB, they are attributes and KV lists like any other (docs/log-format.md "OCS logs")."""
+    go_blocks = top.filter(pl.col("direction") == DIRECTION_GO)["block"]
+    if go_blocks.len() == 0 or cont.height == 0:
+        return cont
+    return cont.with_columns(line=pl.when(pl.col("block").is_in(go_blocks.implode()))
+                             .then(pl.col("line").str.strip_prefix("\t")).otherwise("line"))
 
 
 def _offset_us(offsets: dict[int, int]) -> pl.Expr:

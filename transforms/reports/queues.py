@@ -17,6 +17,7 @@ from transforms.idb.dictionary import (
     DnType,
     ParentLinkType,
     PartyHistoryChange,
+    PartyRole,
     PartyState,
     VqResult,
 )
@@ -35,8 +36,10 @@ def _stays(frames: HourFrames) -> pl.DataFrame:
     in_vq = pl.col("PARTYID").is_in(frames.virtual_queues["PARTYID"].implode())
     is_vq = in_vq | (pl.col("ENDPOINTTYPE") == int(DnType.VIRT_ACD_QUEUE))
     queue_types = [int(DnType.ACD_QUEUE), int(DnType.VIRT_ACD_QUEUE)]
-    return (p.filter(is_vq | pl.col("ENDPOINTTYPE").is_in(queue_types)
-                     | pl.col("PARTYID").is_in(created_queued.implode()))
+    # a call dialed from a queue DN (an outbound dialer's predictive call) waits in no queue
+    dialed_from = pl.col("PROLE").eq_missing(int(PartyRole.ORIGINATION))
+    return (p.filter((is_vq | pl.col("ENDPOINTTYPE").is_in(queue_types)
+                      | pl.col("PARTYID").is_in(created_queued.implode())) & ~dialed_from)
             .select("PARTYID", "CALLID", "ENDPOINTID", QUEUE="ENDPOINTDN", SWITCHID="SWITCHID",
                     VQ=is_vq, ENTERED="CREATED", LEFT="TERMINATED", ENDED_BY="CCEVENT"))
 

@@ -21,9 +21,12 @@ from transforms.roles.gcc.build import EVENT_COLUMNS as GCC_COLUMNS
 from transforms.roles.gcc.build import build_gcc
 from transforms.roles.gls.build import EVENT_COLUMNS as GLS_COLUMNS
 from transforms.roles.gls.build import PARTY_LOOKUP, build_gls, gls_kvpairs
+from transforms.roles.gos.build import EVENT_COLUMNS as GOS_COLUMNS
+from transforms.roles.gos.build import build_gos
+from transforms.roles.gos.chains import chain_kvpairs
 from transforms.roles.gud.build import EVENT_COLUMNS as GUD_COLUMNS
 from transforms.roles.gud.build import build_gud
-from transforms.roles.lookback import Lookback, gcc_lookback, gls_lookback
+from transforms.roles.lookback import Lookback, gcc_lookback, gls_lookback, gos_lookback
 from transforms.roles.result import RoleResult
 
 # what gud reads of gcc: the parties and histories of the calls of its window
@@ -57,7 +60,9 @@ class JobSummary:
 PREVIEW = {"gcc": ("G_CALL", ["CALLID", "CALLTYPE", "STATE", "CREATED", "TERMINATED",
                               "PARENTCALLID", "MERGECALLID"]),
            "gls": ("G_LOGIN_SESSION", ["LOGINSESSIONID", "AGENTID", "STATE", "CREATED",
-                                       "TERMINATED", "ETL_CLOSED_BY"])}
+                                       "TERMINATED", "ETL_CLOSED_BY"]),
+           "gos": ("GO_CAMPAIGN", ["SESSID", "CAMPAIGNID", "GROUPID", "STATE", "DIALMODE",
+                                   "CREATED", "TERMINATED"])}
 
 
 def _first_data(sessions: pl.DataFrame) -> datetime | None:
@@ -78,6 +83,8 @@ def run_job(job: RoleJob) -> JobSummary:
     if job.role in ("gcc", "gud"):
         lookback = gcc_lookback(data, keys[0], _first_data(job.sessions),
                                 options.gcc().max_call_idle)
+    elif job.role == "gos":
+        lookback = gos_lookback(data, keys[0], job.reconciled)
     else:
         lookback = gls_lookback(data, keys[0], job.reconciled, options.gls().max_duration)
     narrow = columns = None
@@ -95,6 +102,13 @@ def run_job(job: RoleJob) -> JobSummary:
         def build(window: Window, part: str) -> RoleResult:
             return build_gud(window.events, window.kvpairs, config, gcc, spec, history, part)
         columns = GUD_COLUMNS
+    elif job.role == "gos":
+        def build(window: Window, part: str) -> RoleResult:
+            return build_gos(window.events, window.kvpairs, config, part, job.dss_ends)
+
+        def narrow(window: Window) -> Window:
+            return Window(window.events, chain_kvpairs(window.kvpairs))
+        columns = GOS_COLUMNS
     else:
         parties = _staged(data, "gcc", "gls", _window_hours(lookback, job.keys), ["G_PARTY"])
         lookup = parties.tables["G_PARTY"].select(PARTY_LOOKUP) if parties.tables["G_PARTY"].height \

@@ -11,6 +11,8 @@ Each reconciled hour has one index per role (`hour_index`, kept beside the hour'
 * gls: the agent events of DNs (login, logout, ready, not ready): the DN login spans and the
   sessions they chain into are computed from them exactly as from every event.
 
+* gos: the campaign events of OCS reporting (load, start, stop, unload, mode changes).
+
 `lookback(...)` returns, for a first hour, the earlier events a window must add. It may take more
 than needed (an entity that ended is built again, to the same rows); it never takes less.
 """
@@ -27,10 +29,18 @@ from transforms.datafolder import DataFolder
 from transforms.hours import HOUR, hour_of, hour_start, keys_between
 from transforms.roles.gls import sessions as S
 from transforms.roles.gls.prep import AGENT_MESSAGES, KIND_AGENT
+from transforms.roles.gos.campaigns import CAMPAIGN_GROUP, ENDS, LOADED
+from transforms.roles.gos.campaigns import STATE_AFTER as CAMPAIGN_STATES
+from transforms.roles.gos.chains import CHAIN_GROUP, SCHEDULED, TERMINATED
+from transforms.roles.gos.chains import STATE_AFTER as CHAIN_STATES
 
 GCC_INDEX_SCHEMA = {"call": pl.String, "app": pl.String, "first_ts": pl.Datetime("us", "UTC"),
                     "last_ts": pl.Datetime("us", "UTC"), "deleted": pl.Boolean,
                     "node": pl.String}
+GOS_INDEX_SCHEMA = {"ts": pl.Datetime("us", "UTC"), "app": pl.String, "dss_id": pl.Int64,
+                    "go_evt_code": pl.String, "go_group_dbid": pl.Int64,
+                    "go_campaign_dbid": pl.Int64, "go_list_dbid": pl.Int64,
+                    "go_chain_id": pl.Int64}
 GLS_INDEX_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
                     "app": pl.String, "dss_id": pl.Int64, "src": pl.String, "seq": pl.UInt64,
                     "message": pl.String, "dn": pl.String, "agent": pl.String}
@@ -81,8 +91,19 @@ def gls_index(events: pl.DataFrame) -> pl.DataFrame:
                     dn="this_dn", agent="agent_id").cast(GLS_INDEX_SCHEMA))
 
 
+def gos_index(events: pl.DataFrame) -> pl.DataFrame:
+    """The campaign and chain events of OCS reporting (GOS_INDEX_SCHEMA): what attempts are
+    made of."""
+    if "go_evt_code" not in events.columns:   # an hour reconciled before OCS logs were read
+        return pl.DataFrame(schema=GOS_INDEX_SCHEMA)
+    return (events.filter(pl.col("go_evt_code").is_in([*CAMPAIGN_STATES, *CHAIN_STATES]))
+            .select(list(GOS_INDEX_SCHEMA)).cast(GOS_INDEX_SCHEMA))
+
+
 INDEXES = {"gcc": lambda w: gcc_index(w["events"], w["kvpairs"]),
-           "gls": lambda w: gls_index(w["events"])}
+           "gls": lambda w: gls_index(w["events"]),
+           "gos": lambda w: gos_index(w["events"])}
+INDEX_SCHEMAS = {"gcc": GCC_INDEX_SCHEMA, "gls": GLS_INDEX_SCHEMA, "gos": GOS_INDEX_SCHEMA}
 
 
 def hour_index(data: DataFolder, role: str, key: str) -> pl.DataFrame | None:
@@ -107,8 +128,20 @@ def _indexes(data: DataFolder, role: str, keys: list[str]) -> pl.DataFrame:
             raise LookbackError(f"the reconciled events of {key} are missing: materialize "
                                 f"ha/reconciled_events for {key} first")
         frames.append(index)
-    schema = GCC_INDEX_SCHEMA if role == "gcc" else GLS_INDEX_SCHEMA
-    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=schema)
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(
+        schema=INDEX_SCHEMAS[role])
+
+
+def _alive_index(data: DataFolder, role: str, start: datetime,
+                 reconciled: pl.DataFrame) -> pl.DataFrame:
+    """The role's index rows of the reconciled stream's data source sessions still alive at
+    `start`, from the hour the earliest of them began (nothing when none is alive)."""
+    alive = reconciled.filter((pl.col("start_ts") < start)
+                              & (pl.col("open") | (pl.col("end_ts") >= start)))
+    if alive.height == 0:
+        return pl.DataFrame(schema=INDEX_SCHEMAS[role])
+    hours = keys_between(hour_of(alive["start_ts"].min()), start - HOUR)
+    return _indexes(data, role, hours).filter(pl.col("dss_id").is_in(alive["dss_id"].implode()))
 
 
 # -- what a window adds ---------------------------------------------------------------------------
@@ -179,13 +212,7 @@ def gls_lookback(data: DataFolder, first_key: str, reconciled: pl.DataFrame,
     stream's data source sessions; a session ended with its data source session, or past
     `max_duration`, is not open): all the events of their DNs since each session began."""
     start = hour_start(first_key)
-    alive = reconciled.filter((pl.col("start_ts") < start)
-                              & (pl.col("open") | (pl.col("end_ts") >= start)))
-    if alive.height == 0:
-        return Lookback.nothing()
-    hours = keys_between(hour_of(alive["start_ts"].min()), start - HOUR)
-    effects = _indexes(data, "gls", hours).filter(
-        pl.col("dss_id").is_in(alive["dss_id"].implode()))
+    effects = _alive_index(data, "gls", start, reconciled)
     if effects.height == 0:
         return Lookback.nothing()
     ev = (effects.sort("ts", "app", "seq", "file_id", "line", nulls_last=True)
@@ -207,3 +234,41 @@ def gls_lookback(data: DataFolder, first_key: str, reconciled: pl.DataFrame,
                 .filter(pl.col("ts") >= pl.col("_since")).drop("dn", "_since"))
 
     return Lookback(keys_between(hour_of(first), start - HOUR), select)
+
+
+def gos_lookback(data: DataFolder, first_key: str, reconciled: pl.DataFrame) -> Lookback:
+    """The campaign and chain processing attempts open when `first_key` starts: of each campaign
+    group (and each chain) of an OCS data source session still alive then, the last attempt (from
+    its start, or from the first event in the session) if nothing ended it; all its events
+    since."""
+    start = hour_start(first_key)
+    index = _alive_index(data, "gos", start, reconciled).sort("ts")
+    campaigns = _open_attempts(index.filter(pl.col("go_evt_code").is_in(list(CAMPAIGN_STATES))),
+                               CAMPAIGN_GROUP, LOADED, ENDS)
+    chains = _open_attempts(index.filter(pl.col("go_evt_code").is_in(list(CHAIN_STATES))),
+                            CHAIN_GROUP, SCHEDULED, (TERMINATED,))
+    if campaigns.height == 0 and chains.height == 0:
+        return Lookback.nothing()
+
+    def select(events: pl.DataFrame) -> pl.DataFrame:
+        events = events.with_columns(pl.col("dss_id").cast(pl.Int64))
+        return pl.concat([
+            events.filter(pl.col("go_evt_code").is_in(list(codes)))
+            .join(open_, on=group, how="inner")
+            .filter(pl.col("ts") >= pl.col("_since")).drop("_since")
+            for open_, group, codes in ((campaigns, CAMPAIGN_GROUP, CAMPAIGN_STATES),
+                                        (chains, CHAIN_GROUP, CHAIN_STATES))])
+
+    since = pl.concat([campaigns["_since"], chains["_since"]]).min()
+    return Lookback(keys_between(hour_of(since), start - HOUR), select)
+
+
+def _open_attempts(index: pl.DataFrame, group: list[str], start_code: str,
+                   end_codes: tuple[str, ...]) -> pl.DataFrame:
+    """Of each group, its last attempt (from its start event, or from its first event) if no
+    end event came after: the group's columns and `_since`."""
+    return (index.with_columns(_n=(pl.col("go_evt_code") == start_code).cum_sum().over(group))
+            .filter(pl.col("_n") == pl.col("_n").max().over(group))
+            .group_by(group).agg(_since=pl.col("ts").min(),
+                                 _ended=pl.col("go_evt_code").is_in(end_codes).any())
+            .filter(~pl.col("_ended")).select(*group, "_since"))

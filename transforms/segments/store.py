@@ -34,6 +34,7 @@ import polars as pl
 from transforms.datafolder import ReplicaData, entry_report, entry_skeleton, swap_in, write_frame
 from transforms.ha import SKELETON_SCHEMA, reduce_skeleton
 from transforms.parsing import (
+    OCS_APP_TYPE,
     LINE_KINDS,
     FileReport,
     ParseOptions,
@@ -48,11 +49,12 @@ from transforms.parsing import (
 )
 
 # Bumped whenever the parser's output changes shape, so cached parses of older releases are redone.
-PARSE_FORMAT = 2
+PARSE_FORMAT = 3   # 3: OCS reporting blocks and their go_* columns
 
 REGISTRY_SCHEMA = {
     "segment_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
-    "sha256": pl.String, "app": pl.String, "host": pl.String, "tz_west_seconds": pl.Int32,
+    "sha256": pl.String, "app": pl.String, "app_type": pl.String, "host": pl.String,
+    "tz_west_seconds": pl.Int32,
     "utc_offset_seconds": pl.Int32, "header_local": pl.Datetime("us"),
     "start_time_utc": pl.Datetime("us"), "segment_ordinal": pl.Int32,
     "duplicate_of": pl.Int64, "parse_key": pl.String,
@@ -124,6 +126,15 @@ class SegmentStore:
         if self.data.registry.exists():
             return pl.read_parquet(self.data.registry)
         return pl.DataFrame(schema=REGISTRY_SCHEMA)
+
+    def ocs_apps(self) -> set[str]:
+        """The applications whose segments are Outbound Contact Server logs (their header's
+        application type): their data source sessions are the gos provider's."""
+        registry = self.registry()
+        if "app_type" not in registry.columns:
+            return set()
+        ocs = pl.col("app_type").str.contains(OCS_APP_TYPE, literal=True).fill_null(False)
+        return set(registry.filter(ocs)["app"].drop_nulls().to_list())
 
     def skipped(self) -> pl.DataFrame:
         """What the last refresh found in the folder and did not read (path, target, reason)."""
@@ -327,7 +338,9 @@ class SegmentStore:
             "segment_id": None if copy else row["segment_id"], "path": row["path"],
             "size_bytes": row["size_bytes"],
             "mtime_ns": row["mtime_ns"], "sha256": row["sha256"],
-            "app": header.app_name if header else None, "host": header.host if header else None,
+            "app": header.app_name if header else None,
+            "app_type": header.app_type if header else None,
+            "host": header.host if header else None,
             "tz_west_seconds": header.tz_west_seconds if header else None,
             "utc_offset_seconds": header.utc_offset_seconds if header else None,
             "header_local": header.local_time if header else None,
