@@ -19,7 +19,7 @@ from transforms.idb.dictionary import (
     OptimMode,
 )
 from transforms.parsing import parse_to_parquet
-from transforms.roles import build_campaigns, build_gos
+from transforms.roles import GOS_TABLES, build_campaigns, build_gos
 
 OCS = "OCS_TEST"
 LOADED, STARTED, UNLOADING = CampaignState.LOADED, CampaignState.STARTED, CampaignState.UNLOADING
@@ -306,10 +306,10 @@ def test_secure_field_values_are_masked_where_a_bad_line_is_printed(tmp_path):
 DIALED = "AM5D3AE9D90757BKTSVJTCIAR4000099"
 
 
-def test_a_dialed_call_joins_g_call_and_explain_shows_the_chain(tmp_path):
+def dialed_call_logs(tmp_path: Path) -> Path:
+    """A T-Server's outbound call and the OCS chain that dialed it, with the configuration."""
     import json
 
-    from tests import badinput as bi
     from tests.logtext import CallLog
 
     logs = tmp_path / "logs"
@@ -333,6 +333,13 @@ def test_a_dialed_call_joins_g_call_and_explain_shows_the_chain(tmp_path):
            .replace("2026-03-10T09:", "2026-03-10T06:"))
     (logs / f"{OCS}.20260310_060000_000.log").write_text(ocs)
     (tmp_path / "config.json").write_text(json.dumps(CONFIG.doc))
+    return logs
+
+
+def test_a_dialed_call_joins_g_call_and_explain_shows_the_chain(tmp_path):
+    from tests import badinput as bi
+
+    logs = dialed_call_logs(tmp_path)
     url = f"sqlite:///{tmp_path / 'idb.sqlite'}"
     home = tmp_path / "home"
     result = bi.run_cli(["load", "--logs", logs, "--idb", url, "--config",
@@ -390,3 +397,21 @@ def test_ha_replicas_of_an_ocs_log_fill_each_others_gaps(tmp_path):
     filled = bi.idb_table(url, "ETL_RECONCILE").filter(
         (pl.col("SWITCH") == OCS) & (pl.col("REPLICA") == "b"))
     assert filled["FILLED_WINDOWS"].sum() >= 1
+
+
+def test_a_deployment_without_the_gos_role_writes_no_outbound_rows(tmp_path):
+    """`[callconcentrator] role = "~gos"`: the OCS log is read and accounted for, its data
+    source sessions recorded, and no GO_* row written; the calls load as always."""
+    from tests import badinput as bi
+
+    logs = dialed_call_logs(tmp_path)
+    (tmp_path / "options.toml").write_text('[callconcentrator]\nrole = "~gos"\n')
+    url = f"sqlite:///{tmp_path / 'idb.sqlite'}"
+    result = bi.run_cli(["load", "--logs", logs, "--idb", url, "--config",
+                         tmp_path / "config.json", "--options", tmp_path / "options.toml"],
+                        tmp_path / "home")
+    assert result.rc == 0, result.stderr[-2000:]
+    for name in GOS_TABLES:
+        assert bi.idb_table(url, name).height == 0, name
+    assert bi.idb_table(url, "G_CALL")["CALLID"].to_list() == [DIALED]
+    assert bi.idb_table(url, "G_DSS_GOS_PROVIDER").height > 0

@@ -56,7 +56,8 @@ class _ContinuedOptions(dict):
 
 SPECS: dict[str, dict[str, Spec]] = {
     "callconcentrator": {
-        "role": Spec("all", kind=str, doc="comma-separated roles (lowercase, `~role` excludes)"),
+        "role": Spec("all", kind=str, doc="comma-separated roles (lowercase, `~role` excludes); "
+                                          "a role left out writes no rows"),
         "gls-acw-first": Spec(-1, (-1, 0, 1), int,
                               doc="-1 application default (behaves as 1), 0 last, 1 first voice call"),
         "adata-userdata-history": Spec("none", ("none", "first", "last", "all"),

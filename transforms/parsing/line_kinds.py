@@ -230,12 +230,20 @@ def assign_blocks(top: pl.DataFrame) -> pl.DataFrame:
     line) or -1 when it is not part of a TLib block.
 
     A `message X` line right after a request/backup-sync header completes that header (it names
-    the message); anywhere else it starts a block of its own (client-side form).
+    the message); anywhere else it starts a block of its own (client-side form). "Right after"
+    looks across a segment's header: a segment may roll over between the two lines (H11).
     """
-    prev_kind = pl.col("kind").shift(1)
-    prev_message = pl.col("message").shift(1)
+    # the previous line that is not a segment header line
+    previous = (pl.when(pl.col("kind") != KIND_HEADER).then(pl.int_range(pl.len()))
+                .shift(1).forward_fill())
+
+    def before(column: str) -> pl.Expr:
+        return pl.col(column).gather(previous)
+
+    prev_kind = before("kind")
+    prev_message = before("message")
     continues_header = ((pl.col("kind") == KIND_TLIB_MESSAGE) & (prev_kind == KIND_TLIB)
-                        & (pl.col("direction").shift(1).is_in(["request", "bsync"])))
+                        & (before("direction").is_in(["request", "bsync"])))
     return (
         top.lazy()
         .with_columns(continues_header=continues_header.fill_null(False))
@@ -245,14 +253,14 @@ def assign_blocks(top: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(
             block=pl.when(pl.col("starts_block")).then(pl.col("i"))
-            .when(pl.col("continues_header")).then(pl.col("i").shift(1))
+            .when(pl.col("continues_header")).then(before("i"))
             .otherwise(pl.lit(-1, dtype=pl.Int64)),
             # a message line completing a header supplies the name when the header lacked one
             message=pl.when(pl.col("continues_header"))
             .then(pl.coalesce(prev_message, pl.col("message_line")))
             .otherwise(pl.coalesce("message", "message_line")),
             direction=pl.when(pl.col("kind") == KIND_TLIB_MESSAGE)
-            .then(pl.when(pl.col("continues_header")).then(pl.col("direction").shift(1))
+            .then(pl.when(pl.col("continues_header")).then(before("direction"))
                   .otherwise(pl.lit("client")))
             .otherwise(pl.col("direction")),
             kind=pl.when(pl.col("kind") == KIND_TLIB_MESSAGE).then(pl.lit(KIND_TLIB))

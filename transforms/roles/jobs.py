@@ -28,6 +28,7 @@ from transforms.roles.gud.build import EVENT_COLUMNS as GUD_COLUMNS
 from transforms.roles.gud.build import build_gud
 from transforms.roles.lookback import Lookback, gcc_lookback, gls_lookback, gos_lookback
 from transforms.roles.result import RoleResult
+from transforms.roles.tables import ROLE_TABLES
 
 # what gud reads of gcc: the parties and histories of the calls of its window
 GUD_READS = ["G_PARTY", "G_PARTY_HISTORY", "G_CALL_HISTORY"]
@@ -121,6 +122,12 @@ def run_job(job: RoleJob) -> JobSummary:
         def narrow(window: Window) -> Window:
             return Window(window.events, gls_kvpairs(window.events, window.kvpairs))
         columns = GLS_COLUMNS
+    if job.role not in options.roles():
+        # `[callconcentrator] role` leaves the role out: its hours are done, with no rows
+        lookback = Lookback.nothing()
+
+        def build(window: Window, part: str) -> RoleResult:
+            return RoleResult.empty(ROLE_TABLES[job.role])
     chunk = run_chunk(data, job.role, keys, lookback, build, narrow, columns)
     table, shown = PREVIEW.get(job.role, (None, []))
     preview = chunk.result.tables[table].select(shown).head(10) if table else None
