@@ -437,6 +437,7 @@ class Dialer:
             pairs["GSW_DATE_TIME"] = f"{ocs.clock.date(when)} {ocs.clock.hms(when)[0][:5]}"
             pairs["GSW_CALLBACK_TYPE"] = "Campaign"
         t = self.desk.user_event(a, now, tlib.user_data(pairs))
-        t = outbound.ms_ceil(t + self.ms(1, 5))
+        t = max(outbound.ms_ceil(t + self.ms(1, 5)), ocs.client_last + TPMS)
+        ocs.client_last = t
         ocs.emit(t, outbound.client_event_block(ocs, t, "EventUserEvent", a.dn, pairs))
         return t

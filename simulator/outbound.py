@@ -131,6 +131,9 @@ class Ocs:
     client: Client | None = None  # its T-Library connection to the site's T-Server
     handles: int = 100            # last record handle given out
     chain_ids: dict[int, int] = field(default_factory=dict)        # list DBID -> last chain id
+    # when OCS's client last received an event: a client handles one message at a time, so two
+    # events never share a millisecond in its log (nor could a reader tell them apart)
+    client_last: int = 0
 
     @property
     def clock(self) -> SiteClock:
