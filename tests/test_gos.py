@@ -415,3 +415,35 @@ def test_a_deployment_without_the_gos_role_writes_no_outbound_rows(tmp_path):
         assert bi.idb_table(url, name).height == 0, name
     assert bi.idb_table(url, "G_CALL")["CALLID"].to_list() == [DIALED]
     assert bi.idb_table(url, "G_DSS_GOS_PROVIDER").height > 0
+
+
+def test_an_attempt_ends_at_its_end_and_a_new_guid_is_a_new_attempt(tmp_path):
+    """Events of a chain after its ChainTerminated, or carrying another GUID, are not glued onto
+    the chain before; an attempt whose start is not in the log is named by the ETL."""
+    t = gos(tmp_path, loaded("Progressive")
+            + chain("09:10:00.000", "ChainScheduled", "ch-1")
+            + chain("09:11:00.000", "ChainTerminated", "ch-1", Cause="Processed")
+            + chain("10:05:00.000", "ChainProcessing", "ch-2", CallAttID="'att-2'")
+            + chain("10:06:00.000", "ChainTerminated", "ch-2", Cause="Processed")
+            + chain("10:07:00.000", "ChainProcessing", "ch-3", CallAttID="'att-3'"))
+    chains = t["GO_CHAIN"].sort("CREATED")
+    guids = chains["CHAINGUID"].to_list()
+    assert guids[0] == "ch-1" and all(g.startswith("etl-") for g in guids[1:])
+    assert len(set(guids)) == 3
+    history = t["GO_CHAINREC_HIST"]
+    assert rows(history.filter(pl.col("CHAINGUID") == "ch-1"), "SEQ", "STATE") == [
+        (1, SCHEDULED), (2, ChainState.TERMINATED)]
+    assert history.group_by("CHAINGUID").len()["len"].sort().to_list() == [1, 2, 2]
+
+
+def test_attempts_without_a_group_key_are_told_apart_by_time(tmp_path):
+    """A GO block without CmpID: the attempts the ETL names still differ from one another."""
+    body = ""
+    for hh in ("09", "10"):
+        body += (go(f"{hh}:00:00.000", "CampaignStarted", group=6002, campaign=0)
+                 .replace("\t\tCmpID\t0\n", "")
+                 + go(f"{hh}:30:00.000", "CampaignUnloaded", group=6002, campaign=0)
+                 .replace("\t\tCmpID\t0\n", ""))
+    campaigns = build(tmp_path, body).tables["GO_CAMPAIGN"]
+    assert campaigns["CAMPAIGNID"].to_list() == [None, None]
+    assert campaigns["SESSID"].n_unique() == 2

@@ -116,8 +116,9 @@ def merge_hour(windows: dict[str, Window], sessions: pl.DataFrame, switches: pl.
 NUMBERED_IDENTITY = ["app", "seq", "message"]
 # (an OCS reporting event is told apart by what it reports on)
 UNNUMBERED_IDENTITY = ["app", "direction", "message", "ts", "client", "reference_id", "conn_id",
-                       "call_uuid", "this_dn", "go_evt_code", "go_group_dbid", "go_chain_guid",
-                       "go_record_handle"]
+                       "call_uuid", "this_dn", "go_evt_code", "go_session", "go_group_dbid",
+                       "go_list_dbid", "go_chain_id", "go_chain_guid", "go_record_handle",
+                       "go_call_attempt"]
 
 
 def without_repeats(events: pl.DataFrame) -> pl.DataFrame:

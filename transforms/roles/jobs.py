@@ -81,6 +81,12 @@ def run_job(job: RoleJob) -> JobSummary:
     config = load_snapshot(job.snapshot)
     options = load_options(job.options)
     keys = list(job.keys)
+    if job.role not in options.roles():
+        # `[callconcentrator] role` leaves the role out: its hours are done, with no rows
+        chunk = run_chunk(data, job.role, keys, Lookback.nothing(),
+                          lambda window, part: RoleResult.empty(ROLE_TABLES[job.role]),
+                          columns=("file_id", "line", "ts"))
+        return JobSummary(job.keys, chunk.events, 0, chunk.result.rows_per_table())
     if job.role in ("gcc", "gud"):
         lookback = gcc_lookback(data, keys[0], _first_data(job.sessions),
                                 options.gcc().max_call_idle)
@@ -122,12 +128,6 @@ def run_job(job: RoleJob) -> JobSummary:
         def narrow(window: Window) -> Window:
             return Window(window.events, gls_kvpairs(window.events, window.kvpairs))
         columns = GLS_COLUMNS
-    if job.role not in options.roles():
-        # `[callconcentrator] role` leaves the role out: its hours are done, with no rows
-        lookback = Lookback.nothing()
-
-        def build(window: Window, part: str) -> RoleResult:
-            return RoleResult.empty(ROLE_TABLES[job.role])
     chunk = run_chunk(data, job.role, keys, lookback, build, narrow, columns)
     table, shown = PREVIEW.get(job.role, (None, []))
     preview = chunk.result.tables[table].select(shown).head(10) if table else None

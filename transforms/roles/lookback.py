@@ -29,6 +29,7 @@ from transforms.datafolder import DataFolder
 from transforms.hours import HOUR, hour_of, hour_start, keys_between
 from transforms.roles.gls import sessions as S
 from transforms.roles.gls.prep import AGENT_MESSAGES, KIND_AGENT
+from transforms.roles.gos.attempts import attempt_number
 from transforms.roles.gos.campaigns import CAMPAIGN_GROUP, ENDS, LOADED
 from transforms.roles.gos.campaigns import STATE_AFTER as CAMPAIGN_STATES
 from transforms.roles.gos.chains import CHAIN_GROUP, SCHEDULED, TERMINATED
@@ -37,10 +38,11 @@ from transforms.roles.gos.chains import STATE_AFTER as CHAIN_STATES
 GCC_INDEX_SCHEMA = {"call": pl.String, "app": pl.String, "first_ts": pl.Datetime("us", "UTC"),
                     "last_ts": pl.Datetime("us", "UTC"), "deleted": pl.Boolean,
                     "node": pl.String}
-GOS_INDEX_SCHEMA = {"ts": pl.Datetime("us", "UTC"), "app": pl.String, "dss_id": pl.Int64,
-                    "go_evt_code": pl.String, "go_group_dbid": pl.Int64,
-                    "go_campaign_dbid": pl.Int64, "go_list_dbid": pl.Int64,
-                    "go_chain_id": pl.Int64}
+GOS_INDEX_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
+                    "app": pl.String, "dss_id": pl.Int64, "go_evt_code": pl.String,
+                    "go_group_dbid": pl.Int64, "go_campaign_dbid": pl.Int64,
+                    "go_list_dbid": pl.Int64, "go_chain_id": pl.Int64, "go_session": pl.String,
+                    "go_chain_guid": pl.String}
 GLS_INDEX_SCHEMA = {"file_id": pl.UInt32, "line": pl.UInt32, "ts": pl.Datetime("us", "UTC"),
                     "app": pl.String, "dss_id": pl.Int64, "src": pl.String, "seq": pl.UInt64,
                     "message": pl.String, "dn": pl.String, "agent": pl.String}
@@ -242,11 +244,12 @@ def gos_lookback(data: DataFolder, first_key: str, reconciled: pl.DataFrame) -> 
     its start, or from the first event in the session) if nothing ended it; all its events
     since."""
     start = hour_start(first_key)
-    index = _alive_index(data, "gos", start, reconciled).sort("ts")
+    # in the order the role reads them (transforms/roles/gos/attempts.go_events)
+    index = _alive_index(data, "gos", start, reconciled).sort("ts", "file_id", "line")
     campaigns = _open_attempts(index.filter(pl.col("go_evt_code").is_in(list(CAMPAIGN_STATES))),
-                               CAMPAIGN_GROUP, LOADED, ENDS)
+                               CAMPAIGN_GROUP, LOADED, ENDS, "go_session")
     chains = _open_attempts(index.filter(pl.col("go_evt_code").is_in(list(CHAIN_STATES))),
-                            CHAIN_GROUP, SCHEDULED, (TERMINATED,))
+                            CHAIN_GROUP, SCHEDULED, (TERMINATED,), "go_chain_guid")
     if campaigns.height == 0 and chains.height == 0:
         return Lookback.nothing()
 
@@ -254,7 +257,7 @@ def gos_lookback(data: DataFolder, first_key: str, reconciled: pl.DataFrame) -> 
         events = events.with_columns(pl.col("dss_id").cast(pl.Int64))
         return pl.concat([
             events.filter(pl.col("go_evt_code").is_in(list(codes)))
-            .join(open_, on=group, how="inner")
+            .join(open_, on=group, how="inner", nulls_equal=True)
             .filter(pl.col("ts") >= pl.col("_since")).drop("_since")
             for open_, group, codes in ((campaigns, CAMPAIGN_GROUP, CAMPAIGN_STATES),
                                         (chains, CHAIN_GROUP, CHAIN_STATES))])
@@ -264,10 +267,10 @@ def gos_lookback(data: DataFolder, first_key: str, reconciled: pl.DataFrame) -> 
 
 
 def _open_attempts(index: pl.DataFrame, group: list[str], start_code: str,
-                   end_codes: tuple[str, ...]) -> pl.DataFrame:
-    """Of each group, its last attempt (from its start event, or from its first event) if no
-    end event came after: the group's columns and `_since`."""
-    return (index.with_columns(_n=(pl.col("go_evt_code") == start_code).cum_sum().over(group))
+                   end_codes: tuple[str, ...], guid: str) -> pl.DataFrame:
+    """Of each group, its last attempt (numbered as the role numbers them) if it has not ended:
+    the group's columns and `_since`, its first event."""
+    return (index.with_columns(_n=attempt_number(group, start_code, end_codes, guid))
             .filter(pl.col("_n") == pl.col("_n").max().over(group))
             .group_by(group).agg(_since=pl.col("ts").min(),
                                  _ended=pl.col("go_evt_code").is_in(end_codes).any())

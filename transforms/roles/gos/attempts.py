@@ -22,20 +22,34 @@ def go_events(events: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
             .sort("ts", "file_id", "line"))
 
 
-def with_attempts(ev: pl.DataFrame, group: list[str], start_code: str, guid: str,
-                  alias: str) -> pl.DataFrame:
-    """`alias`: the attempt each event of `group` belongs to. An attempt starts at its
-    `start_code` event and is named by the GUID its events carry (`guid`); events of a group
-    seen in a data source session before any start (the start is older than the data, or the
-    session broke) form an attempt of their own, named by the ETL from its group and first
-    event (`etl-<n>`), since the GUID they carry is the older attempt's."""
+def attempt_number(group: list[str], start_code: str, end_codes: tuple[str, ...],
+                   guid: str) -> pl.Expr:
+    """The attempt number of each event within its group (events in order): a new attempt
+    begins at a `start_code` event, at the first event after an end, and where the GUID the
+    events carry changes. (The look-back's index numbers its rows with the same expression.)"""
+    code, name = pl.col("go_evt_code"), pl.col(guid)
+    earlier = name.forward_fill().shift(1).over(group)
+    begins = ((code == start_code)
+              | code.shift(1).over(group).is_in(list(end_codes)).fill_null(False)
+              | (name.is_not_null() & earlier.is_not_null() & (name != earlier)))
+    return begins.fill_null(False).cast(pl.Int32).cum_sum().over(group)
+
+
+def with_attempts(ev: pl.DataFrame, group: list[str], start_code: str,
+                  end_codes: tuple[str, ...], guid: str, alias: str) -> pl.DataFrame:
+    """`alias`: the attempt each event of `group` belongs to (`attempt_number`). An attempt
+    that begins with its `start_code` event is named by the GUID its events carry (`guid`);
+    one whose start is not in the data (older than the data, or in a data source session that
+    broke) is named by the ETL from its group and first event (`etl-<n>`), since the GUID it
+    carries may be that of the older attempt. A group key the log leaves out is a key too."""
     attempt = [*group, "_n"]
-    ev = ev.with_columns(_n=(pl.col("go_evt_code") == start_code).cum_sum().over(group))
+    ev = ev.with_columns(_n=attempt_number(group, start_code, end_codes, guid))
     ev = ev.with_columns(
         _first_ts=pl.col("ts").min().over(attempt),
-        _guid=pl.when(pl.col("_n") > 0).then(pl.col(guid).drop_nulls().first().over(attempt)))
-    minted = pl.concat_str([pl.lit("etl-"),
-                            row_id(*[pl.col(c) for c in group], pl.col("_first_ts").dt.epoch("us"))])
+        _guid=pl.when(pl.col("go_evt_code").first().over(attempt) == start_code)
+        .then(pl.col(guid).drop_nulls().first().over(attempt)))
+    keys = [pl.col(c).cast(pl.String).fill_null("") for c in group]
+    minted = pl.concat_str([pl.lit("etl-"), row_id(*keys, pl.col("_first_ts").dt.epoch("us"))])
     return ev.with_columns(pl.coalesce("_guid", minted).alias(alias)).drop("_n", "_first_ts",
                                                                           "_guid")
 

@@ -36,7 +36,7 @@ CAMPAIGN_GROUP = ["app", "dss_id", "go_group_dbid", "go_campaign_dbid"]
 def campaign_events(events: pl.DataFrame) -> pl.DataFrame:
     """The window's campaign events, in order, each with its attempt (`sess`) and the state,
     dialing mode and optimisation it leaves the attempt in."""
-    ev = with_attempts(go_events(events, list(STATE_AFTER)), CAMPAIGN_GROUP, LOADED,
+    ev = with_attempts(go_events(events, list(STATE_AFTER)), CAMPAIGN_GROUP, LOADED, ENDS,
                        "go_session", "sess")
     state = pl.col("go_evt_code").replace_strict(
         {k: (None if v is None else int(v)) for k, v in STATE_AFTER.items()}, return_dtype=pl.Int32)

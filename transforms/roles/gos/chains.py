@@ -44,13 +44,15 @@ def chain_events(events: pl.DataFrame) -> pl.DataFrame:
     """The window's chain events, in order, each with its attempt (`chain`), the state it
     leaves the chain in, and `hist_seq`: the chain's history row it is or follows."""
     ev = with_attempts(go_events(events, list(STATE_AFTER)), CHAIN_GROUP, SCHEDULED,
-                       "go_chain_guid", "chain")
+                       (TERMINATED,), "go_chain_guid", "chain")
     state = pl.col("go_evt_code").replace_strict(
         {k: (None if v is None else int(v)) for k, v in STATE_AFTER.items()}, return_dtype=pl.Int32)
     changes = pl.col("go_evt_code") != UPDATED
     return ev.with_columns(
         state=state.forward_fill().over("chain"),
         record=pl.col("go_record_handle").drop_nulls().first().over("chain"),
+        scheduled_at=pl.col("ts").filter(pl.col("go_evt_code") == SCHEDULED).first()
+        .over("chain"),
         hist_seq=changes.cast(pl.Int32).cum_sum().over("chain"))
 
 
@@ -156,7 +158,7 @@ def _field_values(ev: pl.DataFrame, kvpairs: pl.DataFrame, fields: pl.DataFrame)
             .join(fields.select(pl.col("list_id").cast(pl.Int64), "field", "field_id", "secure"),
                   left_on=["go_list_dbid", "field"], right_on=["list_id", "field"], how="inner")
             .select("chain", "record", "field_id", "secure", "value", "ts", "hist_seq",
-                    "go_evt_code", "go_call_attempt", "dss_id", "src", "file_id", "line")
+                    "scheduled_at", "go_call_attempt", "dss_id", "src", "file_id", "line")
             .sort("chain", "field_id", "ts", "file_id", "line"))
 
 
@@ -170,8 +172,7 @@ def _field_history(values: pl.DataFrame) -> pl.DataFrame:
             .with_columns(old=pl.col("value").shift(1).over(key),
                           prev_ts=pl.col("ts").shift(1).over(key),
                           seq=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(key),
-                          loaded=pl.col("ts").filter(pl.col("go_evt_code") == SCHEDULED)
-                          .first().over(key)))
+                          loaded=pl.col("scheduled_at")))
 
 
 def _history_rows(name: str, history: pl.DataFrame, partition: str) -> pl.DataFrame:
