@@ -305,40 +305,18 @@ def test_reports_of_one_file_merge_in_either_order(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_request_split_after_its_message_line_continues_in_the_next_segment(tmp_path, workers):
-    first = header(ordinal=1) + call_event("07:00:01.0000", "EventRinging", 1, "7011") + (
-        "2026-03-10T07:00:04.998 Trc 04541 RequestAgentLogin received from [12] "
-        "(0000000c WDE_agent010 10.0.1.12:51234)\n"
-        "message RequestAgentLogin\n"
-        "\tAttributeThisDN\t'7010'\n")
+@pytest.mark.parametrize("cut", [3, 1], ids=["after its message line", "before its message line"])
+def test_a_request_split_across_two_segments_is_one_request(tmp_path, workers, cut):
+    """The segment rolls over inside a request (H11), even between its header and its `message`
+    line: the next segment's header stands between them, and the request is still one event
+    with its time and all its attributes."""
+    request = ["2026-03-10T07:00:04.998 Trc 04541 RequestAgentLogin received from [12] "
+               "(0000000c WDE_agent010 10.0.1.12:51234)\n", "message RequestAgentLogin\n",
+               "\tAttributeThisDN\t'7010'\n", "\tAttributeReferenceID\t7\n"]
+    first = header(ordinal=1) + call_event("07:00:01.0000", "EventRinging", 1, "7011") + \
+        "".join(request[:cut])
     second = header(local="2026-03-10T07:00:05.000", ordinal=2,
-                    name="TS_TEST.20260310_070005_000.log") + \
-        "\tAttributeReferenceID\t7\n" + \
-        event("07:00:05.0000", "EventAgentLogin", 2, [("AttributeThisDN", "'7010'"),
-                                                      ("AttributeReferenceID", "7")])
-    names = {"TS_TEST.20260310_070000_000.log": first, "TS_TEST.20260310_070005_000.log": second}
-    summary, parsed = parse(tmp_path, names, workers=workers)
-    ev = parsed.events
-    assert ev.select("message", "direction", "client", "reference_id", "this_dn").rows() == [
-        ("EventRinging", "event", None, None, "7011"),
-        ("RequestAgentLogin", "request", "WDE_agent010", 7, "7010"),
-        ("EventAgentLogin", "event", None, 7, "7010")]
-    request = ev.row(1, named=True)
-    assert (request["file_id"], request["last_file_id"]) == (0, 1)
-    assert summary["quarantined_lines"] == 0
-    assert_ledger_adds_up(parsed, {0: first.encode(), 1: second.encode()})
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_request_split_before_its_message_line_is_one_request(tmp_path, workers):
-    """The segment rolls over between a request's header and its `message` line (H11): the next
-    segment's header stands between them, and the request is still one event with its time."""
-    first = header(ordinal=1) + call_event("07:00:01.0000", "EventRinging", 1, "7011") + (
-        "2026-03-10T07:00:04.998 Trc 04541 RequestAgentLogin received from [12] "
-        "(0000000c WDE_agent010 10.0.1.12:51234)\n")
-    second = header(local="2026-03-10T07:00:05.000", ordinal=2,
-                    name="TS_TEST.20260310_070005_000.log") + \
-        "message RequestAgentLogin\n\tAttributeThisDN\t'7010'\n\tAttributeReferenceID\t7\n" + \
+                    name="TS_TEST.20260310_070005_000.log") + "".join(request[cut:]) + \
         event("07:00:05.0000", "EventAgentLogin", 2, [("AttributeThisDN", "'7010'"),
                                                       ("AttributeReferenceID", "7")])
     names = {"TS_TEST.20260310_070000_000.log": first, "TS_TEST.20260310_070005_000.log": second}
