@@ -37,6 +37,7 @@ from quality.validate import CoverageInput, TableResult, coverage_rows, validate
 from transforms.hours import hour_span
 from transforms.idb import table as table_def
 from transforms.roles import ROLE_TABLES
+from transforms.roles import DataFilters
 
 TABLE_ROLE = {name: role for role, names in ROLE_TABLES.items() for name in names}
 # a ranged run validates up to this many hours of a table in one suite run (GX costs per run)
@@ -94,6 +95,7 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
         wanted = {n for n in names if any(k.asset_key == idb_key(n) for k in selected)}
         validator = Validator()
         options = icon.options()
+        filters = DataFilters.from_options(options)
         lookup = frames.ReferenceLookup(idb.store())
         results: dict[str, list[TableResult]] = {n: [] for n in wanted}
         data = logs.data()
@@ -107,7 +109,8 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
         def last_written(name: str, rule: CoversEvents) -> pl.DataFrame:
             """value -> the last hour of the run that wrote it (read once per table)."""
             if (name, rule.column) not in written:
-                frames_ = [read_role_frames(logs, role, p)[0].get(name, table_def(name).empty())
+                frames_ = [read_role_frames(logs, role, p, filters)[0]
+                           .get(name, table_def(name).empty())
                            .select(pl.col(rule.column).alias("value"), hour=pl.lit(p))
                            for p in keys]
                 stacked = pl.concat(frames_) if frames_ else pl.DataFrame(
@@ -116,7 +119,7 @@ def idb_role_checks(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetCheck
             return written[(name, rule.column)]
 
         for batch in [keys[i:i + HOURS_PER_SUITE] for i in range(0, len(keys), HOURS_PER_SUITE)]:
-            hours = [read_role_frames(logs, role, part)[0] for part in batch]
+            hours = [read_role_frames(logs, role, part, filters)[0] for part in batch]
             label = batch[0] if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
             for n in sorted(wanted):
                 written_by_hour = [t.get(n, table_def(n).empty()) for t in hours]

@@ -13,12 +13,17 @@ from assets.ingest import build_ingest_assets
 from assets.monitoring import freshness_check, hourly_monitoring_checks
 from assets.reports import build_report_assets
 from assets.roles import build_role_assets
+from transforms.config import RuleVersions
 
 
-def build_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_assets(replicas: list[str], hourly: dg.PartitionsDefinition,
+                 versions: RuleVersions | None = None) -> list[dg.AssetsDefinition]:
+    """`versions`: the rules of the options and configuration the runs will use (their code
+    versions: what the UI marks stale when they change); the defaults when not given."""
+    versions = versions or RuleVersions(None, None)
     return ([a for replica in replicas for a in build_ingest_assets(replica, hourly)]
-            + build_ha_assets(replicas, hourly) + build_role_assets(hourly)
-            + build_idb_assets(replicas, hourly) + build_report_assets(hourly))
+            + build_ha_assets(replicas, hourly) + build_role_assets(hourly, versions)
+            + build_idb_assets(replicas, hourly, versions) + build_report_assets(hourly))
 
 
 def build_checks(replicas: list[str], hourly: dg.PartitionsDefinition

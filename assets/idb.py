@@ -14,6 +14,7 @@ from assets.metadata import preview, table_metadata
 from assets.progress import report
 from assets.resources import IconConfig, Idb, LogStorage
 from assets.roles import read_role_frames, role_key
+from transforms.config import RuleVersions
 from transforms.datafolder import LEDGERS
 from transforms.ha import dss
 from transforms.idb import (
@@ -29,6 +30,7 @@ from transforms.idb import (
     timecode_frame,
 )
 from transforms.roles import ROLE_TABLES, STUCK_CLOSURES
+from transforms.roles import DataFilters
 
 IDB_GROUP = "idb"
 
@@ -46,12 +48,14 @@ def idb_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["idb", name])
 
 
-def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> list:
+def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition,
+                     versions: RuleVersions) -> list:
     @dg.asset(
         key=idb_key("reference"),
         deps=[segments_key(r) for r in replicas],
         group_name=IDB_GROUP,
         kinds={"sqlite", "postgres"},
+        code_version=versions.reference,
         description="Reference tables: G_DICT_TYPE / G_DICTIONARY (every enumeration), the GC_* "
                     "configuration tables from the configuration snapshot, and G_TIMECODE over "
                     "the span of the logs.",
@@ -74,7 +78,7 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[DSS_KEY], group_name=IDB_GROUP,
                             kinds={"sqlite", "postgres"}, description=table(name).description,
-                            metadata=table_metadata(name))
+                            metadata=table_metadata(name), code_version=versions.dss)
                for name in DSS_TABLES],
         can_subset=False,
         name="idb_dss",
@@ -145,10 +149,11 @@ def build_idb_assets(replicas: list[str], hourly: dg.PartitionsDefinition) -> li
                 "rows_written": rows[name], "partitions": len(context.partition_keys),
                 **counts.get(name, {}), **failure_metadata(failed)})
 
-    return [*[idb_writer(role, hourly) for role in ROLES], reference, dss_tables, ledgers]
+    return [*[idb_writer(role, hourly, versions.writer(role)) for role in ROLES], reference,
+            dss_tables, ledgers]
 
 
-def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def idb_writer(role: str, hourly: dg.PartitionsDefinition, version: str) -> dg.AssetsDefinition:
     """One IDB asset per table of a role, written together: the run's hours go in batches of
     up to WRITE_HOURS, each one transaction in which every entity is replaced by the latest
     hour that has it (docs/architecture.md); the few tables without entities are upserted."""
@@ -157,7 +162,7 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
     @dg.multi_asset(
         specs=[dg.AssetSpec(idb_key(name), deps=[role_key(role)], group_name=IDB_GROUP,
                             kinds={"sqlite", "postgres"}, description=table(name).description,
-                            metadata=table_metadata(name))
+                            metadata=table_metadata(name), code_version=version)
                for name in names],
         partitions_def=hourly,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -172,6 +177,9 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                            .unique().to_list())
         total = WriteReport()
         failed: dict[str, str] = {}
+        filters = DataFilters.from_options(icon.options())
+        for warning in filters.warnings() if role == "gcc" else []:
+            context.log.warning(warning)
 
         def inputs(part: str) -> list[tuple[str, str]]:
             return [(role_key(role).to_user_string(), part)]
@@ -183,7 +191,7 @@ def idb_writer(role: str, hourly: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 f"first"), inputs))
         for batch in write_batches(staged_hours):
             try:
-                written, owners = write_hours(store, role, names, logs, batch, monitored)
+                written, owners = write_hours(store, role, names, logs, batch, monitored, filters)
             except Exception as exc:  # noqa: BLE001  (recorded; the next batch goes on)
                 failed.update(record_failure(context, data, stage, batch, exc, inputs))
                 continue
@@ -228,10 +236,11 @@ def write_batches(hours: list[str]) -> list[list[str]]:
 
 
 def write_hours(store, role: str, names: list[str], logs: LogStorage, batch: list[str],
-                monitored: list[str]) -> tuple[WriteReport, pl.DataFrame]:
-    """Write the staged hours `batch` of `role` (one transaction for the entity tables);
-    returns what was written and which hour each entity was written for."""
-    staged = {part: read_role_frames(logs, role, part) for part in batch}
+                monitored: list[str], filters: DataFilters) -> tuple[WriteReport, pl.DataFrame]:
+    """Write the staged hours `batch` of `role` (one transaction for the entity tables), less
+    what `filters` leave out; returns what was written and which hour each entity was written
+    for."""
+    staged = {part: read_role_frames(logs, role, part, filters) for part in batch}
     frames, owners = latest_versions(staged, names)
     by_entity = {n: f for n, f in frames.items() if table(n).has_etl_columns}
     written = store.write_entities(by_entity, owners, batch)

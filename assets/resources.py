@@ -12,6 +12,7 @@ import dagster as dg
 
 from transforms.config import (
     AdataSpec,
+    ConfigHistory,
     ConfigSnapshot,
     IconOptions,
     load_options,
@@ -75,7 +76,8 @@ class IconConfig(dg.ConfigurableResource):
     snapshot: str = ""
     options_file: str = ""
 
-    def snapshot_data(self) -> ConfigSnapshot:
+    def snapshot_data(self) -> ConfigSnapshot | ConfigHistory:
+        """The configuration snapshot, or the history of a folder of them."""
         return load_snapshot(self.snapshot or None)
 
     def options(self) -> IconOptions:

@@ -15,6 +15,8 @@ from assets.progress import report
 from assets.resources import IconConfig, LogStorage
 from transforms.ha import session_ends
 from transforms.roles import PartitionOrderError, RoleJob, plan_chunks, run_jobs
+from transforms.config import RuleVersions
+from transforms.roles import DataFilters
 
 ROLE_GROUP = "idb_by_role"
 # the most hours one chunk builds at once (what bounds a worker's memory on a long backfill)
@@ -30,12 +32,13 @@ def role_key(role: str) -> dg.AssetKey:
 
 
 def role_asset(role: str, hourly: dg.PartitionsDefinition, upstream: list[dg.AssetKey],
-               description: str):
+               description: str, versions: RuleVersions):
     """The asset decorator of a role: hourly, one run per backfill (the run's hours go to the
-    chunks, in parallel)."""
+    chunks, in parallel); its code version is the version of its rules."""
     return dg.asset(key=role_key(role), deps=list(upstream), partitions_def=hourly,
                     group_name=ROLE_GROUP, kinds={"polars", "parquet"},
-                    backfill_policy=dg.BackfillPolicy.single_run(), description=description)
+                    backfill_policy=dg.BackfillPolicy.single_run(), description=description,
+                    code_version=versions.role(role))
 
 
 def role_chunks(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig,
@@ -70,6 +73,10 @@ def role_chunks(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconC
             f"{''.join(f' and roles/{r}' for r in needs)} for {key} first"), inputs, discard))
     events = {key: data.reconciled_event_count(key) for key in ready}
     chunks = plan_chunks(ready, logs.workers, CHUNK_HOURS, events, CHUNKS_PER_WORKER[role])
+    # a chunk is built with the configuration of its last hour: cut it where a folder of
+    # snapshots changes it, so that every hour gets its own (docs/config-snapshot.md)
+    config = icon.snapshot_data()
+    chunks = [part for keys in chunks for part in config.split_hours(keys)]
     # the busiest chunks first: the pool's last chunk to finish is then a small one
     chunks.sort(key=lambda keys: -sum(events[k] for k in keys))
     jobs = [RoleJob(role, tuple(keys), str(data.root), icon.snapshot or None,
@@ -105,8 +112,9 @@ def role_chunks(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconC
     return dg.MaterializeResult(metadata=metadata)
 
 
-def build_role_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @role_asset("gcc", hourly, [RECONCILED_KEY], description=(
+def build_role_assets(hourly: dg.PartitionsDefinition,
+                      versions: RuleVersions) -> list[dg.AssetsDefinition]:
+    @role_asset("gcc", hourly, [RECONCILED_KEY], versions=versions, description=(
         "Interactions, calls and parties (ICON role gcc): G_IR, G_CALL, G_PARTY with their "
         "histories, statistics, routing results, virtual-queue stays and inter-site links, "
         "staged as Parquet. A call group still open when a chunk of hours starts is built with "
@@ -115,7 +123,7 @@ def build_role_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
         return role_chunks(context, logs, icon, "gcc", "calls", extra={
             "configuration": icon.snapshot or "(none: every party External)"})
 
-    @role_asset("gud", hourly, [RECONCILED_KEY, role_key("gcc")], description=(
+    @role_asset("gud", hourly, [RECONCILED_KEY, role_key("gcc")], versions=versions, description=(
         "Attached data (ICON role gud): G_USERDATA_HISTORY, G_SECURE_USERDATA_HISTORY and the "
         "G_CALL_USERDATA* tables, per the attached-data specification. Reads the same window "
         "as gcc and takes each change's PartyID and CSeq from gcc's parties."))
@@ -125,7 +133,7 @@ def build_role_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
         return role_chunks(context, logs, icon, "gud", "calls", needs=("gcc",), extra={
             "attached_data_spec": spec.source, "secure_keys": len(spec.secure_keys)})
 
-    @role_asset("gls", hourly, [RECONCILED_KEY, role_key("gcc")], description=(
+    @role_asset("gls", hourly, [RECONCILED_KEY, role_key("gcc")], versions=versions, description=(
         "Agent login sessions and states (ICON role gls): G_LOGIN_SESSION, "
         "GX_SESSION_ENDPOINT, G_AGENT_STATE_HISTORY, G_AGENT_STATE_RC(_A), G_DND_HISTORY, and "
         "the custom states and user-event data of [custom-states] (G_CUSTOM_STATES, "
@@ -134,7 +142,7 @@ def build_role_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
     def gls(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconConfig):
         return role_chunks(context, logs, icon, "gls", "sessions", needs=("gcc",))
 
-    @role_asset("gos", hourly, [RECONCILED_KEY], description=(
+    @role_asset("gos", hourly, [RECONCILED_KEY], versions=versions, description=(
         "Outbound campaigns (ICON role gos), from the reporting events of Outbound Contact "
         "Server logs: GO_CAMPAIGN, GO_CAMPAIGNHISTORY and GO_CAMPPROP_HIST. A campaign "
         "processing attempt still open when a chunk of hours starts is built with its earlier "
@@ -145,10 +153,13 @@ def build_role_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefiniti
     return [gcc, gud, gls, gos]
 
 
-def read_role_frames(logs: LogStorage, role: str, part: str) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-    """A role's (tables, status) of an hour, for the writers and checks downstream of it."""
+def read_role_frames(logs: LogStorage, role: str, part: str,
+                     filters: DataFilters) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """A role's (tables, status) of an hour as the IDB gets them (`[filter-data]` applied), for
+    the writers and checks downstream of it."""
     staged = logs.data().role_hour(role, part)
     if staged is None:
         raise FileNotFoundError(f"no {role} output for {part} in {logs.data_dir}: materialize "
                                 f"{role_key(role).to_user_string()} first")
-    return staged
+    tables, status = staged
+    return filters.before_writing(role, tables), status

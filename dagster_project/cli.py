@@ -104,6 +104,7 @@ def _check_setup(settings) -> None:
     naming the file, the option and the allowed values: nothing falls back silently), then the
     IDB and the data folder (exit 3)."""
     from transforms.config import ConfigError, load_options, load_snapshot, spec_from_options
+    from transforms.roles import DataFilters
 
     root = settings.log_dir
     if not root.is_dir():
@@ -121,7 +122,10 @@ def _check_setup(settings) -> None:
             raise ValueError(f"replica {replica}: {folder} is a symbolic link to "
                              f"{folder.resolve()}, outside the log folder {root} (never read: "
                              f"put the replica's files in the log folder)")
-    spec_from_options(load_options(settings.options_file))
+    options = load_options(settings.options_file)
+    spec_from_options(options)
+    for warning in DataFilters.from_options(options).warnings():
+        _err(f"warning: {warning}")
     snapshot = settings.config_snapshot
     if snapshot.exists():
         load_snapshot(snapshot)
@@ -242,7 +246,8 @@ def _run_locked(args: argparse.Namespace, settings, span) -> int:
         progress=_err,
         hours_per_run=getattr(args, "hours_per_run", runner.HOURS_PER_RUN),
         verbose=not getattr(args, "quiet", False),
-        checks=not getattr(args, "no_checks", False), console_level="CRITICAL")
+        checks=not getattr(args, "no_checks", False), console_level="CRITICAL",
+        changed_only=getattr(args, "changed", False))
     failures = hour_failures(defs.resources["logs"], _hours_of(summary))
     summary["failed_hours"] = len({line.split(" ", 1)[0] for line in failures})
     summary.update(runner.idb_summary(defs))
@@ -334,18 +339,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     import sqlalchemy as sa
 
     from dagster_project.settings import Settings
-    from transforms.idb import IdbError, IdbStore, describe_db_error, redact_url
+    from transforms.idb import IdbError, describe_db_error, redact_url
     from transforms.reports import read_kpis, render_page
 
     url = Settings.from_env(idb_url=args.idb).idb_url
-    try:
-        parsed = sa.engine.make_url(url)
-        store = IdbStore(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-        raise ValueError(f"IDB URL {redact_url(url)!r} is not a usable SQLAlchemy database URL "
-                         f"(e.g. sqlite:///var/idb.sqlite): {exc}") from None
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
-        raise FileNotFoundError(f"IDB {redact_url(url)}: no such SQLite file (--idb)")
+    store = _idb_store(url)
     first, last = _report_hour(args.from_hour, "--from"), _report_hour(args.to_hour, "--to")
     try:
         have = {n.upper() for n in sa.inspect(store.engine).get_table_names()}
@@ -383,6 +381,89 @@ def _report_hour(text: str | None, flag: str) -> str | None:
             continue
         return key_of(ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc))
     raise ValueError(f"{flag} {text!r}: not an hour (2026-03-09-23:00 or 2026-03-09T23:00Z)")
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Remove from the IDB, in batches, what ended before --before (docs/purge.md): terminated
+    interactions, closed login sessions, ended outbound attempts; --dry-run counts only. Every
+    run is recorded in G_LOG_MESSAGES."""
+    import sqlalchemy as sa
+
+    from dagster_project.settings import Settings
+    from transforms.config import load_options
+    from transforms.idb import IdbError, describe_db_error, redact_url
+    from transforms.idb.purge import BATCH_OPTION, FAMILIES, parse_cutoff, plan_purge, purge
+
+    try:
+        cutoff = parse_cutoff(args.before)
+    except ValueError as exc:
+        raise ValueError(f"--before {exc}") from None
+    settings = Settings.from_env(idb_url=args.idb, options_file=args.options)
+    batch = args.batch_size or int(load_options(settings.options_file).get("icon-etl",
+                                                                           BATCH_OPTION))
+    families = [f for f in FAMILIES if f in (args.family or FAMILIES)]
+    url = settings.idb_url
+    store = _existing_idb(url)
+    try:
+        plan = plan_purge(store, cutoff, families)
+        _err(f"purge {'(dry run) ' if args.dry_run else ''}of {redact_url(url)}, cut-off "
+             f"{cutoff:%Y-%m-%dT%H:%M:%SZ}, {batch} entities a batch: "
+             + ", ".join(f"{p.entities} {f} entities ({p.held} ended but held)"
+                         for f, p in plan.families.items()))
+        report = purge(store, plan, batch, dry_run=args.dry_run, progress=_err)
+    except sa.exc.DBAPIError as exc:
+        raise IdbError(f"IDB {redact_url(url)}: {describe_db_error(exc)}") from None
+    finally:
+        store.engine.dispose()
+    removed = {name: n for name, n in report.rows.items() if n}
+    width = max([len(name) for name in removed] + [len("total")])
+    print(f"{'table':<{width}}  {'rows to remove' if args.dry_run else 'rows removed'}")
+    for name, n in removed.items():
+        print(f"{name:<{width}}  {n:>12}")
+    print(f"{'total':<{width}}  {report.total_rows:>12}")
+    print("entities: " + ", ".join(f"{f} {report.entities[f]}" for f in report.entities)
+          + f"  ({report.batches} batch(es), {report.seconds:.1f} s, run {report.run_id}"
+          + (", dry run: nothing removed)" if args.dry_run else ")"))
+    return 0
+
+
+def _idb_store(url: str):
+    """The store of the IDB at `url`: a clear error for a URL SQLAlchemy cannot use or a
+    SQLite file that does not exist (nothing is created)."""
+    import sqlalchemy as sa
+
+    from transforms.idb import IdbStore, redact_url
+
+    try:
+        parsed = sa.engine.make_url(url)
+        store = IdbStore(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise ValueError(f"IDB URL {redact_url(url)!r} is not a usable SQLAlchemy database URL "
+                         f"(e.g. sqlite:///var/idb.sqlite): {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise FileNotFoundError(f"IDB {redact_url(url)}: no such SQLite file (--idb)")
+    return store
+
+
+def _existing_idb(url: str):
+    """The store of an IDB that exists and has the IDB's tables (missing newer tables are
+    added, as a load would); a clear error otherwise."""
+    import sqlalchemy as sa
+
+    from transforms.idb import IdbError, describe_db_error, redact_url
+
+    store = _idb_store(url)
+    try:
+        have = {n.upper() for n in sa.inspect(store.engine).get_table_names()}
+        if not have & {"G_CALL", "G_LOGIN_SESSION", "GO_CAMPAIGN"}:
+            store.engine.dispose()
+            raise ValueError(f"IDB {redact_url(url)} has no IDB tables: nothing to purge "
+                             f"(`icon-etl load` creates them)")
+        store.create_schema()
+    except sa.exc.DBAPIError as exc:
+        store.engine.dispose()
+        raise IdbError(f"IDB {redact_url(url)}: {describe_db_error(exc)}") from None
+    return store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -427,8 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--idb", help="IDB SQLAlchemy URL (default: ICON_IDB_URL or "
                                  "sqlite:///$ICON_HOME/idb.sqlite)")
     s.add_argument("--data", help="data folder (default: ICON_DATA_DIR or $ICON_HOME/data)")
-    s.add_argument("--config", help="configuration snapshot (default: ICON_CONFIG_SNAPSHOT or "
-                                    "config.json beside the log folder)")
+    s.add_argument("--config", help="configuration snapshot, or a folder of dated snapshots "
+                                    "(a configuration history; docs/config-snapshot.md) "
+                                    "(default: ICON_CONFIG_SNAPSHOT or config.json beside the "
+                                    "log folder)")
     s.add_argument("--options", help="ICON options file (TOML, docs/options.md)")
     _range_arguments(s, required=False)
     s.set_defaults(func=cmd_load)
@@ -436,6 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("backfill", help="process a range of hours again (the logs come from "
                                         "ICON_LOG_DIR)")
     _range_arguments(s, required=True)
+    s.add_argument("--changed", action="store_true",
+                   help="rebuild only what the rules (options, attached-data spec, "
+                        "configuration) changed since these hours were written, and what "
+                        "depends on it; the other tables are left untouched")
     s.set_defaults(func=cmd_backfill)
 
     s = sub.add_parser("explain", help="a call's (or an outbound chain's) log events beside the "
@@ -453,6 +540,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first hour (2026-03-09-23:00 or ISO 8601 UTC; default: the first)")
     s.add_argument("--to", dest="to_hour", metavar="HOUR", help="last hour (default: the last)")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("purge", help="remove, in batches, the interactions, login sessions and "
+                                     "outbound attempts that ended before a cut-off "
+                                     "(docs/purge.md)")
+    s.add_argument("--before", required=True, metavar="ISO",
+                   help="cut-off, ISO 8601 (UTC unless a zone is given): what ended before it "
+                        "is removed")
+    s.add_argument("--idb", help="IDB SQLAlchemy URL (default: ICON_IDB_URL or the demo's SQLite)")
+    s.add_argument("--dry-run", action="store_true",
+                   help="count what would be removed, remove nothing (the run is recorded)")
+    s.add_argument("--family", action="append", choices=["interactions", "sessions", "outbound"],
+                   help="only this family (repeatable; default: all three)")
+    s.add_argument("--batch-size", type=_positive, default=None, metavar="N",
+                   help="entities removed per transaction (default: [icon-etl] "
+                        "purge-batch-size, 1000)")
+    s.add_argument("--options", help="ICON options file (TOML, docs/options.md; default: "
+                                     "ICON_OPTIONS)")
+    s.set_defaults(func=cmd_purge)
     return p
 
 

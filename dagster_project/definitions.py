@@ -14,10 +14,11 @@ from assets.monitoring import FRESHNESS_KEY
 from assets.partitions import hourly_partitions, start_of
 from assets.resources import IconConfig, Idb, LogStorage
 from dagster_project.alerts import Alerts
-from dagster_project.jobs import hourly_job, main_job, monitor_job, register_job
-from dagster_project.schedules import hourly_schedule
+from dagster_project.jobs import hourly_job, main_job, monitor_job, purge_job, register_job
+from dagster_project.schedules import hourly_schedule, purge_schedule
 from dagster_project.sensors import freshness_sensor, log_folder_sensor, run_failure_sensor
 from dagster_project.settings import Settings
+from transforms.config import RuleVersions
 
 
 def resources(settings: Settings, lock: bool = True) -> dict:
@@ -65,13 +66,17 @@ def build_definitions(settings: Settings, lock: bool = True) -> dg.Definitions:
     while it runs (assets/resources.py LogStorage)."""
     replicas = sorted(settings.replicas())
     hourly = hourly_partitions(start_of(first_registered(settings), settings.partitions_start))
-    assets = build_assets(replicas, hourly)
+    assets = build_assets(replicas, hourly, RuleVersions(settings.options_file,
+                                                          settings.config_snapshot))
     hourly_run = hourly_job(hourly)
+    purge_run = purge_job()
     return dg.Definitions(
         assets=assets,
         asset_checks=build_checks(replicas, hourly),
-        jobs=[main_job(), hourly_run, register_job(assets), monitor_job(FRESHNESS_KEY)],
-        schedules=[hourly_schedule(hourly_run, settings.schedule_running)],
+        jobs=[main_job(), hourly_run, register_job(assets), monitor_job(FRESHNESS_KEY),
+              purge_run],
+        schedules=[hourly_schedule(hourly_run, settings.schedule_running),
+                   purge_schedule(purge_run)],
         sensors=[log_folder_sensor, freshness_sensor, run_failure_sensor],
         resources=resources(settings, lock),
         executor=executor(settings),

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from dagster_project.purge import purge_job as build_purge_job
+
 
 def main_job():
     """Every asset: registration (unpartitioned) runs first, then the hours in order."""
@@ -31,3 +33,8 @@ def monitor_job(freshness: dg.AssetCheckKey):
     """The freshness check alone: what the freshness sensor runs when loading stops."""
     return dg.define_asset_job("icon_monitor", selection=dg.AssetSelection.checks(freshness),
                                description="Is the IDB behind the logs? (the freshness check)")
+
+
+def purge_job():
+    """Purge / retention (docs/purge.md): an op job over the IDB, not the asset graph."""
+    return build_purge_job()

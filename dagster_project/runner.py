@@ -101,14 +101,21 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
             verbose: bool = False, checks: bool = True,
             console_level: str = "WARNING",
             span: tuple[datetime, datetime] | None = None,
-            rebuild: Callable[[], dg.Definitions] | None = None) -> dict:
+            rebuild: Callable[[], dg.Definitions] | None = None,
+            changed_only: bool = False) -> dict:
     """Materialize unpartitioned assets, then every partition (the hours of `span`, or all
     hours with data, unless `partition_keys` are given). `rebuild()`: the definitions again once
     the logs are registered (their partitions start at the first registered hour, which may be
     earlier than before). `verbose`: also print each asset's per-partition progress lines;
     `checks=False` leaves the data-quality asset checks out (they can be run later from the
-    UI); `console_level`: what of Dagster's own log reaches the terminal."""
+    UI); `console_level`: what of Dagster's own log reaches the terminal. `changed_only`: of the
+    hourly assets, only those whose rules changed since these hours were written
+    (`changed_selection`) and what depends on them."""
     all_assets, unpartitioned, partitioned = _selection(defs, checks)
+    if changed_only:
+        # the logs are not registered again: only the hours already there are rebuilt
+        unpartitioned = changed_selection(defs, instance, None)
+        rebuild = None
     summary: dict = {"runs": 0, "partitions": 0, "failed_runs": 0}
     with progress_lines((lambda m: progress(f"    {m}")) if verbose else None):
         if unpartitioned:
@@ -136,6 +143,12 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance,
         summary["partitions"] = len(partition_keys)
         if partition_keys:
             summary["first_hour"], summary["last_hour"] = partition_keys[0], partition_keys[-1]
+        if changed_only and partition_keys:
+            partitioned = changed_selection(defs, instance, partition_keys)
+            summary["changed_assets"] = [k.to_user_string() for k in partitioned]
+            progress(f"rules changed: {len(partitioned)} hourly assets to rebuild"
+                     + (f" ({', '.join(summary['changed_assets'][:8])}"
+                        f"{', …' if len(partitioned) > 8 else ''})" if partitioned else ""))
         if not partition_keys or not partitioned:
             return summary
         progress(f"processing {len(partition_keys)} hourly partitions "
@@ -162,6 +175,44 @@ def _selection(defs: dg.Definitions, checks: bool) -> tuple[list, list, list]:
     return (list(defs.assets or []) + (list(defs.asset_checks or []) if checks else []),
             [k for k in keys if not graph.get(k).is_partitioned],
             [k for k in keys if graph.get(k).is_partitioned])
+
+
+def changed_selection(defs: dg.Definitions, instance: dg.DagsterInstance,
+                      partition_keys: list[str] | None) -> list[dg.AssetKey]:
+    """The hourly assets (the unpartitioned ones when `partition_keys` is None) whose code
+    version (the version of their rules: options, attached-data spec, configuration;
+    transforms/config/versions.py) differs from the one any of `partition_keys` was last
+    materialized with, or that have an hour never materialized, and every asset of the same kind
+    downstream of them."""
+    graph = defs.resolve_asset_graph()
+    kind = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+            and graph.get(k).is_partitioned == (partition_keys is not None)}
+    roots = [key for key in sorted(kind, key=lambda k: k.to_user_string())
+             if graph.get(key).code_version is not None
+             and any(seen != graph.get(key).code_version
+                     for seen in _written_versions(instance, key, partition_keys))]
+    if not roots:
+        return []
+    below = dg.AssetSelection.assets(*roots).downstream().resolve(graph)
+    return sorted(below & kind, key=lambda k: k.to_user_string())
+
+
+def _written_versions(instance: dg.DagsterInstance, key: dg.AssetKey,
+                      partition_keys: list[str] | None) -> list[str | None]:
+    """The code version each of `partition_keys` (or the unpartitioned asset) was last
+    materialized with; None for one never materialized."""
+    from dagster._core.definitions.data_version import extract_data_provenance_from_entry
+
+    if partition_keys is None:
+        return [instance.get_latest_materialization_code_versions([key])[key]]
+    seen: dict[str, str | None] = {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=partition_keys),
+        limit=len(partition_keys) * 50).records
+    for record in records:      # newest first
+        provenance = extract_data_provenance_from_entry(record.event_log_entry)
+        seen.setdefault(record.partition_key, provenance.code_version if provenance else None)
+    return [seen.get(p) for p in partition_keys]
 
 
 def _first_error(result) -> str:

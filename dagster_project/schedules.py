@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from dagster_project.purge import purge_schedule as build_purge_schedule
+
 
 def hourly_schedule(job, running: bool) -> dg.ScheduleDefinition:
     """`running`: on unless ICON_SCHEDULE=off (README: the demo's UI shows it running).
@@ -12,3 +14,9 @@ def hourly_schedule(job, running: bool) -> dg.ScheduleDefinition:
         default_status=(dg.DefaultScheduleStatus.RUNNING if running
                         else dg.DefaultScheduleStatus.STOPPED),
         description="Process the hour that just completed, every hour at :15 (UTC).")
+
+
+def purge_schedule(job) -> dg.ScheduleDefinition:
+    """Daily purge by the options' retention (`icon_purge_daily`, stopped until switched on:
+    dagster_project/purge.py)."""
+    return build_purge_schedule(job)

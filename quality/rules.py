@@ -20,7 +20,15 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from transforms.idb import TABLES, Table, dictionary
+from transforms.idb import (
+    NOT_REFERENCES,
+    REFERENCES,
+    REFERENCES_BY_COLUMN,
+    SOFT_REFERENCES,
+    TABLES,
+    Table,
+    dictionary,
+)
 
 KEYS, FOREIGN_KEYS, VALUES, COMPLETENESS = "keys", "foreign_keys", "values", "completeness"
 
@@ -61,21 +69,6 @@ ALTERNATE_KEYS: dict[str, list[tuple[str, ...]]] = {
     "G_PARTY_HISTORY": [("CALLID", "CSEQ")],
 }
 
-# A column of this name refers to (table, column) in every table that has it, except in the
-# referenced table itself when it is that table's own column.
-REFERENCES_BY_COLUMN: dict[str, tuple[str, str]] = {
-    "CALLID": ("G_CALL", "CALLID"), "PARENTCALLID": ("G_CALL", "CALLID"),
-    "MERGECALLID": ("G_CALL", "CALLID"), "ROOTCALLID": ("G_CALL", "CALLID"),
-    "PREVCALLID": ("G_CALL", "CALLID"),
-    "IRID": ("G_IR", "IRID"), "PARENTIRID": ("G_IR", "IRID"),
-    "PARTYID": ("G_PARTY", "PARTYID"), "PARENTPARTYID": ("G_PARTY", "PARTYID"),
-    "LOGINSESSIONID": ("G_LOGIN_SESSION", "LOGINSESSIONID"),
-    "ENDPOINTID": ("GC_ENDPOINT", "ID"), "QUEUEID": ("GC_ENDPOINT", "ID"),
-    "PRIMARYDEVICEID": ("GC_ENDPOINT", "ID"), "AGENTID": ("GC_AGENT", "ID"),
-    "SWITCHID": ("GC_SWITCH", "ID"), "TENANTID": ("GC_TENANT", "ID"),
-    "PLACEID": ("GC_PLACE", "ID"), "LOGINID": ("GC_LOGIN", "ID"),
-    "SESSID": ("GO_CAMPAIGN", "SESSID"), "CHAINGUID": ("GO_CHAIN", "CHAINGUID"),
-}
 # Every *_TCODE column points to a five-minute time code.
 TCODE_SUFFIX, TCODE_PARENT = "_TCODE", ("G_TIMECODE", "ID")
 
@@ -86,20 +79,6 @@ DOMAIN_PARENTS = {"gcc": "G_DSS_GCC_PROVIDER", "gls": "G_DSS_GLS_PROVIDER",
                   "gud": "G_DSS_GUD_PROVIDER", "gos": "G_DSS_GOS_PROVIDER"}
 DOMAIN_PARENT_COLUMN = "DSS_ID"
 DOMAIN_OPTION = ("callconcentrator", "use-dss-monitor", 1)
-
-# References the column-name rule cannot express: table -> [(columns, parent, parent columns)].
-REFERENCES: dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]]]] = {
-    "G_AGENT_STATE_RC": [(("SESSIONID",), "G_LOGIN_SESSION", ("LOGINSESSIONID",))],
-    "G_AGENT_STATE_RC_A": [(("SESSIONID",), "G_LOGIN_SESSION", ("LOGINSESSIONID",))],
-    "G_IS_LINK_HISTORY": [(("LINKID", "SWITCHID"), "G_IS_LINK", ("LINKID", "SWITCHID"))],
-}
-# Column references the rules above would add but that do not hold by design: (table, column).
-# A chain names its campaign attempt's GUID, whose GO_CAMPAIGN row exists only when one of the
-# attempt's campaign events is in the logs (docs/semantics.md §14).
-NOT_REFERENCES: set[tuple[str, str]] = {("GO_CHAIN", "SESSID")}
-# References checked with the values (a warning) instead of blocking: a call an OCS dialed whose
-# T-Server log is not (yet) loaded is not an error of the outbound rows (docs/semantics.md §14).
-SOFT_REFERENCES: set[tuple[str, str]] = {("GOX_CHAIN_CALL", "CALLID")}
 
 # Time columns that must not run backwards, in every table that has both: (earlier, later).
 TIME_ORDER = [("CREATED", "TERMINATED"), ("INITIATED", "TERMINATED"), ("CREATED", "LASTCHANGE"),

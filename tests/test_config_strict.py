@@ -34,7 +34,8 @@ ROLES = "allowed (lowercase): all, cfg, gcc, gls, gud, lrm, gos, each optionally
 
 @pytest.mark.parametrize("body, message", [
     ('[callconcentrators]\nrole = "all"', "unknown section [callconcentrators]; known: "
-                                          "[callconcentrator], [gts], [custom-states], [icon-etl]"),
+                                          "[callconcentrator], [filter-data], [gts], "
+                                          "[custom-states], [icon-etl]"),
     ('[gts]\ndelivered_flag = 1', "unknown option 'delivered_flag' in [gts]; known: "
                                   "delivered-flag, lookup-queue-on-ringing"),
     ('[callconcentrator]\nrole = "CFG"', f"[callconcentrator] role has 'CFG'; {ROLES}"),

@@ -66,6 +66,26 @@ SPECS: dict[str, dict[str, Spec]] = {
         "gls-active-reason-codes": Spec(1, (0, 1), int, doc="write G_AGENT_STATE_RC_A"),
         "use-dss-monitor": Spec(1, (0, 1), int, doc="write the G_DSS_*_PROVIDER tables"),
         "extended-route-result": Spec(0, (0, 1), int, doc="URS 7.6 extended routing results"),
+        "store-releasing-party": Spec(1, (0, 1), int,
+                                      doc="1: who released the call in G_CALL_STAT.GSYS_EXT_VCH1/2 "
+                                          "and G_PARTY_STAT.GSYS_EXT_INT1 (ICON's default is 0; "
+                                          "docs/semantics.md §15)"),
+    },
+    # what ICON leaves out of the IDB (docs/semantics.md §15): 1 filters, 0 (default) stores
+    "filter-data": {
+        "call-metrics": Spec(0, (0, 1), int, doc="1: no G_CALL_STAT rows"),
+        "acd-party-metrics": Spec(0, (0, 1), int,
+                                  doc="1: no G_PARTY_STAT rows of ACD-queue parties"),
+        "acd-party-history": Spec(0, (0, 1), int,
+                                  doc="1: no G_PARTY_HISTORY rows of ACD-queue parties (the "
+                                      "others keep the CSEQ ICON gives them)"),
+        "external-party": Spec(0, (0, 1), int, doc="1: no G_PARTY_STAT rows of External parties"),
+        "observer-party": Spec(0, (0, 1), int,
+                               doc="1: parties with role Observer are left out of G_PARTY, "
+                                   "G_PARTY_HISTORY and G_PARTY_STAT"),
+        "gls-queue": Spec(0, (0, 1), int,
+                          doc="1: no queue in the agent tables (QUEUEID/QUEUETYPE null, one "
+                              "GX_SESSION_ENDPOINT row per DN)"),
     },
     "gts": {
         "delivered-flag": Spec(0, (0, 1, 2, 3), int,
@@ -133,6 +153,18 @@ SPECS: dict[str, dict[str, Spec]] = {
         "volume-min-calls": Spec(20, None, int, 0, None,
                                  doc="a median below this many calls is too small to judge "
                                      "(`call_volume` passes)"),
+        # purge (docs/purge.md): 0 keeps a family for ever
+        "retention-days-interactions": Spec(0, None, int, 0, 36500,
+                                            doc="days a terminated interaction (calls, parties, "
+                                                "attached data) is kept; 0 = for ever"),
+        "retention-days-sessions": Spec(0, None, int, 0, 36500,
+                                        doc="days a closed login session (states, reason "
+                                            "codes, DND) is kept; 0 = for ever"),
+        "retention-days-outbound": Spec(0, None, int, 0, 36500,
+                                        doc="days an ended campaign attempt and its chains are "
+                                            "kept; 0 = for ever"),
+        "purge-batch-size": Spec(1000, None, int, 1, 1000000,
+                                 doc="entities removed per transaction by a purge"),
     },
 }
 

@@ -2,20 +2,26 @@
 groups with their Configuration Server DBIDs, and the outbound objects (OCS applications,
 campaigns, campaign groups, calling lists and their fields). Loaded into the GC_* tables, and used
 to resolve EndPointID, AgentID, SwitchID and TenantID, to tell Internal from External parties, and
-to find which calling-list fields ICON stores (`icon_attribute`).
+to find which calling-list fields ICON stores (`icon_attribute`). A folder of dated snapshots is a
+configuration history (`transforms/config/history.py`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from transforms.idb import table, time_triple_values
-from transforms.idb.dictionary import DnType, GroupType, ObjectState, RecordStatus
+from transforms.idb import table
+from transforms.idb.dictionary import DnType, GroupType, ObjectState
+
+if TYPE_CHECKING:
+    from transforms.config.history import ConfigHistory
 
 FORMAT = "icon-etl-config/1"
 DN_TYPES = {
@@ -47,6 +53,9 @@ ICON_ATTRIBUTE_STORED, ICON_ATTRIBUTE_SECURE = 1, 2
 # file, the item and the field, instead of deep inside a run)
 INT, STR, IDS, BOOL = "an integer (DBID)", "a string", "a list of integers (DBIDs)", "true or false"
 ICON_ATTRIBUTE = "0, 1 (stored) or 2 (stored as secure)"
+# an object's Configuration Server state (GC_*.STATE); absent: enabled
+STATES = {"enabled": ObjectState.ENABLED, "disabled": ObjectState.DISABLED}
+STATE = '"enabled" or "disabled"'
 FIELDS = {
     "dbid": INT, "tenant_dbid": INT, "switch_dbid": INT, "person_dbid": INT,
     "campaign_dbid": INT, "agent_group_dbid": INT, "ocs_dbid": INT, "field_dbids": IDS,
@@ -54,6 +63,7 @@ FIELDS = {
     "name": STR, "tserver": STR, "tserver_backup": STR, "number": STR, "type": STR,
     "employee_id": STR, "user_name": STR, "first_name": STR, "last_name": STR, "login_code": STR,
     "is_agent": BOOL, "login_dbids": IDS, "dn_dbids": IDS, "person_dbids": IDS,
+    "state": STATE,
 }
 
 
@@ -66,6 +76,8 @@ def _is(value, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == ICON_ATTRIBUTE:
         return value in (0, 1, 2) and not isinstance(value, bool)
+    if kind == STATE:
+        return value in STATES
     return isinstance(value, list) and all(_is(v, INT) for v in value)
 
 
@@ -78,6 +90,16 @@ class ConfigSnapshot:
     path: Path | None
     doc: dict
     exported_at: datetime | None
+
+    def at(self, moment: datetime | None = None) -> "ConfigSnapshot":
+        """The configuration valid at `moment`: a single snapshot is valid at every moment (a
+        history answers with one of its snapshots: `ConfigHistory.at`)."""
+        return self
+
+    def split_hours(self, keys: Sequence[str]) -> list[list[str]]:
+        """Consecutive hours cut where the configuration valid at their start changes: one
+        snapshot never changes."""
+        return [list(keys)] if keys else []
 
     # -- lookups used by the transforms ---------------------------------------------------------
     def switches(self) -> pl.DataFrame:
@@ -140,57 +162,92 @@ class ConfigSnapshot:
 
     # -- GC_* tables ---------------------------------------------------------------------------
     def gc_tables(self) -> dict[str, pl.DataFrame]:
-        created = time_triple_values("CREATED", self.exported_at)
-        active = {"STATE": int(ObjectState.ENABLED), "STATUS": int(RecordStatus.ACTIVE), **created}
-        link = {"STATUS": int(RecordStatus.ACTIVE), **created}
+        """The GC_* and GCX_* rows of this snapshot: every object active (STATUS 1), CREATED =
+        LASTCHANGE = `exported_at`, DELETED null (the history of one snapshot:
+        `history.gc_history`)."""
+        from transforms.config.history import gc_history
+
+        return gc_history([self])
+
+    def gc_objects(self) -> dict[str, pl.DataFrame]:
+        """Each GC_* / GCX_* table's rows of this snapshot without their record columns (STATUS,
+        CREATED, DELETED, LASTCHANGE, the GCX_* ID): the objects' attributes (STATE included),
+        or the associations' DBID pairs, in the tables' types."""
         d = self.doc
+
+        def state(item: dict) -> dict:
+            return {"STATE": int(STATES[item.get("state") or "enabled"])}
+
         tables = {
-            "GC_TENANT": [{"ID": t["dbid"], "NAME": t["name"], **active} for t in d.get("tenants", [])],
+            "GC_TENANT": [{"ID": t["dbid"], "NAME": t["name"], **state(t)}
+                          for t in d.get("tenants", [])],
             "GC_SWITCH": [{"ID": s["dbid"], "NAME": s["name"], "TENANTID": s.get("tenant_dbid"),
-                           "TSERVER": s["tserver"], **active} for s in d.get("switches", [])],
+                           "TSERVER": s["tserver"], **state(s)} for s in d.get("switches", [])],
             "GC_ENDPOINT": [{"ID": x["dbid"], "DN": x["number"], "NAME": x.get("name", x["number"]),
                              "SWITCHID": x["switch_dbid"], "TENANTID": x.get("tenant_dbid"),
-                             "TYPE": int(DN_TYPES[x["type"]]), **active} for x in d.get("dns", [])],
+                             "TYPE": int(DN_TYPES[x["type"]]), **state(x)}
+                            for x in d.get("dns", [])],
             "GC_AGENT": [{"ID": p["dbid"], "EMPLOYEEID": p["employee_id"],
                           "USERNAME": p.get("user_name"), "FIRSTNAME": p.get("first_name"),
                           "LASTNAME": p.get("last_name"), "ISAGENT": int(p.get("is_agent", True)),
-                          "TENANTID": p.get("tenant_dbid"), **active} for p in d.get("persons", [])],
+                          "TENANTID": p.get("tenant_dbid"), **state(p)}
+                         for p in d.get("persons", [])],
             "GC_LOGIN": [{"ID": lg["dbid"], "LOGINCODE": lg["login_code"],
-                          "SWITCHID": lg["switch_dbid"], "TENANTID": lg.get("tenant_dbid"), **active}
-                         for lg in d.get("agent_logins", [])],
+                          "SWITCHID": lg["switch_dbid"], "TENANTID": lg.get("tenant_dbid"),
+                          **state(lg)} for lg in d.get("agent_logins", [])],
             "GC_PLACE": [{"ID": p["dbid"], "NAME": p["name"], "TENANTID": p.get("tenant_dbid"),
-                          **active} for p in d.get("places", [])],
+                          **state(p)} for p in d.get("places", [])],
             "GC_GROUP": [{"ID": g["dbid"], "NAME": g["name"], "GROUPTYPE": int(kind),
-                          "TENANTID": g.get("tenant_dbid"), **active}
+                          "TENANTID": g.get("tenant_dbid"), **state(g)}
                          for key, kind in (("agent_groups", GroupType.AGENT_GROUP),
                                            ("dn_groups", GroupType.DN_GROUP))
                          for g in d.get(key, [])],
-            "GCX_GROUP_AGENT": [{"GROUPID": g["dbid"], "AGENTID": a, **link}
-                                for g in d.get("agent_groups", []) for a in g.get("person_dbids", [])],
-            "GCX_GROUP_ENDPOINT": [{"GROUPID": g["dbid"], "ENDPOINTID": e, **link}
+            "GCX_GROUP_AGENT": [{"GROUPID": g["dbid"], "AGENTID": a}
+                                for g in d.get("agent_groups", [])
+                                for a in g.get("person_dbids", [])],
+            "GCX_GROUP_ENDPOINT": [{"GROUPID": g["dbid"], "ENDPOINTID": e}
                                    for g in d.get("dn_groups", []) for e in g.get("dn_dbids", [])],
-            "GCX_AGENT_PLACE": [{"AGENTID": p["person_dbid"], "PLACEID": p["dbid"], **link}
+            "GCX_AGENT_PLACE": [{"AGENTID": p["person_dbid"], "PLACEID": p["dbid"]}
                                 for p in d.get("places", []) if p.get("person_dbid") is not None],
-            "GCX_ENDPOINT_PLACE": [{"ENDPOINTID": e, "PLACEID": p["dbid"], **link}
+            "GCX_ENDPOINT_PLACE": [{"ENDPOINTID": e, "PLACEID": p["dbid"]}
                                    for p in d.get("places", []) for e in p.get("dn_dbids", [])],
-            "GCX_AGENT_LOGIN": [{"AGENTID": row[3], "LOGINID": row[2], **link}
+            "GCX_AGENT_LOGIN": [{"AGENTID": row[3], "LOGINID": row[2]}
                                 for row in self.logins().iter_rows() if row[3] is not None],
         }
         return {name: table(name).conform(pl.DataFrame(rows, infer_schema_length=None)
                                           if rows else table(name).empty())
-                for name, rows in tables.items()}
+                .select(record_free(name)) for name, rows in tables.items()}
+
+
+# the columns a GC_* / GCX_* row gets from its history, not from the object
+RECORD_COLUMNS = frozenset({"STATUS", *(f"{name}{suffix}"
+                                        for name in ("CREATED", "DELETED", "LASTCHANGE")
+                                        for suffix in ("", "_TS", "_TCODE"))})
+
+
+def record_free(name: str) -> list[str]:
+    """The columns of a GC_* table that describe the object (its ID and attributes, STATE
+    included), or of a GCX_* table its DBID pair."""
+    return [c for c in table(name).column_names if c not in RECORD_COLUMNS
+            and not (name.startswith("GCX_") and c == "ID")]
 
 
 def empty_snapshot() -> ConfigSnapshot:
     return ConfigSnapshot(None, {"format": FORMAT}, None)
 
 
-def load_snapshot(path: Path | str | None) -> ConfigSnapshot:
+def load_snapshot(path: Path | str | None) -> ConfigSnapshot | ConfigHistory:
     """Read and validate a snapshot; a missing file gives an empty configuration (every party is
-    then External and every DBID null), which the caller is told about."""
+    then External and every DBID null), which the caller is told about. A folder is a history of
+    dated snapshots: a `ConfigHistory` (`transforms/config/history.py`), which answers the same
+    questions and `at(moment)` with the snapshot valid then."""
     if path is None or not Path(path).exists():
         return empty_snapshot()
     path = Path(path)
+    if path.is_dir():
+        from transforms.config.history import load_history
+
+        return load_history(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -384,9 +384,13 @@ class LogOrigin(IntEnum):
 
 
 class LogMessageId(IntEnum):
-    """G_LOG_MESSAGES.MESSAGE_ID: the log event id. 5045 is the error id of ICON's procedures
-    [DOC]; the others are ours [INF] (docs/semantics.md §13)."""
+    """G_LOG_MESSAGES.MESSAGE_ID: the log event id. ICON's stored procedures log 5040 at their
+    start, 5050 at their end and 5045 on an error [DOC: gsysInitTimeCode], which a purge reuses
+    (the purge procedures' own ids were not found); the others are ours [INF]
+    (docs/semantics.md §13, §17)."""
+    PROCEDURE_STARTED = 5040
     RUN_FAILED = 5045
+    PROCEDURE_ENDED = 5050
     STUCK_CLOSED = 5061
     LOAD_STALE = 5062
 

@@ -301,8 +301,19 @@ for _t in [
 ]:
     TABLES[_t.name] = _t
 
-# Configuration (cfg role): loaded from the configuration snapshot, keyed by DBID.
-_CFG = (C("STATE"), C("STATUS"), *_time("CREATED"))
+# Configuration (cfg role): loaded from the configuration snapshot, or the history of a folder
+# of snapshots (docs/config-snapshot.md), keyed by DBID: one row per object, kept with STATUS 2
+# and DELETED set once it is gone. A GCX_* row is one period of an association (a pair that comes
+# back gets a new row), keyed by a surrogate ID.
+_CFG = (C("STATE"), C("STATUS"), *_time("CREATED"), *_time("DELETED"), *_time("LASTCHANGE"))
+_CFGX = (C("STATUS"), *_time("CREATED"), *_time("DELETED"))
+
+
+def _gcx(name: str, first: str, second: str) -> Table:
+    return _table(name, (C("ID", "int", False), C(first, "int", False), C(second, "int", False),
+                         *_CFGX), ["ID"], "cfg", [(first, second)], etl=False, gsys=False)
+
+
 for _t in [
     _table("GC_TENANT", (C("ID", "int", False), C("NAME", "str255"), *_CFG), ["ID"], "cfg",
            etl=False, gsys=False),
@@ -321,21 +332,11 @@ for _t in [
            ["ID"], "cfg", etl=False, gsys=False),
     _table("GC_GROUP", (C("ID", "int", False), C("NAME", "str255"), C("GROUPTYPE"),
                         C("TENANTID"), *_CFG), ["ID"], "cfg", etl=False, gsys=False),
-    _table("GCX_GROUP_AGENT", (C("GROUPID", "int", False), C("AGENTID", "int", False), C("STATUS"),
-                               *_time("CREATED")), ["GROUPID", "AGENTID"], "cfg", etl=False,
-           gsys=False),
-    _table("GCX_GROUP_ENDPOINT", (C("GROUPID", "int", False), C("ENDPOINTID", "int", False),
-                                  C("STATUS"), *_time("CREATED")), ["GROUPID", "ENDPOINTID"], "cfg",
-           etl=False, gsys=False),
-    _table("GCX_AGENT_PLACE", (C("AGENTID", "int", False), C("PLACEID", "int", False),
-                               C("STATUS"), *_time("CREATED")), ["AGENTID", "PLACEID"], "cfg",
-           etl=False, gsys=False),
-    _table("GCX_ENDPOINT_PLACE", (C("ENDPOINTID", "int", False), C("PLACEID", "int", False),
-                                  C("STATUS"), *_time("CREATED")), ["ENDPOINTID", "PLACEID"],
-           "cfg", etl=False, gsys=False),
-    _table("GCX_AGENT_LOGIN", (C("AGENTID", "int", False), C("LOGINID", "int", False),
-                               C("STATUS"), *_time("CREATED")), ["AGENTID", "LOGINID"], "cfg",
-           etl=False, gsys=False),
+    _gcx("GCX_GROUP_AGENT", "GROUPID", "AGENTID"),
+    _gcx("GCX_GROUP_ENDPOINT", "GROUPID", "ENDPOINTID"),
+    _gcx("GCX_AGENT_PLACE", "AGENTID", "PLACEID"),
+    _gcx("GCX_ENDPOINT_PLACE", "ENDPOINTID", "PLACEID"),
+    _gcx("GCX_AGENT_LOGIN", "AGENTID", "LOGINID"),
 ]:
     TABLES[_t.name] = _t
 

@@ -167,7 +167,11 @@ class IdbStore:
             try:
                 with self.writing(["(schema)"]) as conn:
                     existing = {n.lower() for n in sa.inspect(conn).get_table_names()}
-                    missing = [t for t in METADATA.sorted_tables if t.name.lower() not in existing]
+                    outdated = _outdated_reference_tables(conn, existing)
+                    for t in outdated:
+                        t.drop(conn)
+                    missing = [t for t in METADATA.sorted_tables
+                               if t.name.lower() not in existing or t in outdated]
                     METADATA.create_all(conn, tables=missing, checkfirst=False)
                 return
             except (sa.exc.ProgrammingError, IdbError) as exc:
@@ -493,3 +497,19 @@ class IdbStore:
             marks = ", ".join("?" for _ in filled)
             raw.executemany(f"INSERT INTO {name} ({', '.join(columns[i] for i in filled)}) "
                             f"VALUES ({marks})", frame.select(pl.nth(filled)).iter_rows())
+
+
+def _outdated_reference_tables(conn, existing: set[str]) -> list[sa.Table]:
+    """The configuration tables (GC_*, GCX_*: rewritten whole from the snapshot on every load)
+    whose columns an older icon-etl defined otherwise: dropped and made again, nothing is lost."""
+    inspector = sa.inspect(conn)
+    out = []
+    for t in METADATA.sorted_tables:
+        if TABLES[t.name].role != "cfg" or t.name.lower() not in existing:
+            continue
+        name = next(n for n in inspector.get_table_names() if n.lower() == t.name.lower())
+        columns = {c["name"].upper() for c in inspector.get_columns(name)}
+        if columns != {c.name.upper() for c in t.columns}:
+            out.append(t)
+    return out
+

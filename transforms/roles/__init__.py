@@ -15,6 +15,7 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "gud.build": ["build_gud"],
     "gos.campaigns": ["CAMPAIGN_TABLES", "build_campaigns"],
     "gos.build": ["build_gos"],
+    "filters": ["DataFilters"],
     "chunk": ["PartitionOrderError", "first_data", "monitored_switches", "plan_chunks",
               "run_chunk"],
     "jobs": ["JobSummary", "RoleJob", "run_jobs"],

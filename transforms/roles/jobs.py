@@ -16,6 +16,7 @@ from transforms.datafolder import DataFolder
 from transforms.hours import hour_start, keys_between
 from transforms.parsing import worker_pool
 from transforms.roles.carry import Window
+from transforms.roles import DataFilters
 from transforms.roles.chunk import run_chunk, staged_tables
 from transforms.roles.gcc.build import EVENT_COLUMNS as GCC_COLUMNS
 from transforms.roles.gcc.build import build_gcc
@@ -99,7 +100,8 @@ def run_job(job: RoleJob) -> JobSummary:
         monitored = set(job.sessions["switch"].unique().to_list())
 
         def build(window: Window, part: str) -> RoleResult:
-            return build_gcc(window.events, window.kvpairs, config, part, options.gcc(), monitored)
+            return build_gcc(window.events, window.kvpairs, config.at(hour_start(part)), part,
+                             options.gcc(), monitored)
         columns = GCC_COLUMNS
     elif job.role == "gud":
         gcc = _staged(data, "gcc", "gud", _window_hours(lookback, job.keys), GUD_READS)
@@ -107,11 +109,13 @@ def run_job(job: RoleJob) -> JobSummary:
         history = options.get("callconcentrator", "adata-userdata-history")
 
         def build(window: Window, part: str) -> RoleResult:
-            return build_gud(window.events, window.kvpairs, config, gcc, spec, history, part)
+            return build_gud(window.events, window.kvpairs, config.at(hour_start(part)), gcc,
+                             spec, history, part)
         columns = GUD_COLUMNS
     elif job.role == "gos":
         def build(window: Window, part: str) -> RoleResult:
-            return build_gos(window.events, window.kvpairs, config, part, job.dss_ends)
+            return build_gos(window.events, window.kvpairs, config.at(hour_start(part)), part,
+                             job.dss_ends)
 
         def narrow(window: Window) -> Window:
             return Window(window.events, chain_kvpairs(window.kvpairs))
@@ -122,17 +126,28 @@ def run_job(job: RoleJob) -> JobSummary:
             else pl.DataFrame(schema={c: pl.String for c in PARTY_LOOKUP})
 
         def build(window: Window, part: str) -> RoleResult:
-            return build_gls(window.events, window.kvpairs, config, part, options, lookup,
-                             job.dss_ends)
+            return build_gls(window.events, window.kvpairs, config.at(hour_start(part)), part,
+                             options, lookup, job.dss_ends)
 
         def narrow(window: Window) -> Window:
             return Window(window.events, gls_kvpairs(window.events, window.kvpairs))
         columns = GLS_COLUMNS
-    chunk = run_chunk(data, job.role, keys, lookback, build, narrow, columns)
+    chunk = run_chunk(data, job.role, keys, lookback,
+                      _filtered(build, job.role, DataFilters.from_options(options)), narrow,
+                      columns)
     table, shown = PREVIEW.get(job.role, (None, []))
     preview = chunk.result.tables[table].select(shown).head(10) if table else None
     return JobSummary(job.keys, chunk.events, chunk.earlier_events,
                       chunk.result.rows_per_table(), chunk.result.open_entities, preview)
+
+
+def _filtered(build, role: str, filters: DataFilters):
+    """`build` less the rows `[filter-data]` leaves out before an hour is kept (observers)."""
+    def run(window: Window, part: str) -> RoleResult:
+        result = build(window, part)
+        result.tables = filters.before_staging(role, result.tables)
+        return result
+    return run
 
 
 def _staged(data: DataFolder, role: str, needed: str, keys: list[str],
