@@ -23,7 +23,8 @@ def build_assets(replicas: list[str], hourly: dg.PartitionsDefinition,
     versions = versions or RuleVersions(None, None)
     return ([a for replica in replicas for a in build_ingest_assets(replica, hourly)]
             + build_ha_assets(replicas, hourly) + build_role_assets(hourly, versions)
-            + build_idb_assets(replicas, hourly, versions) + build_report_assets(hourly))
+            + build_idb_assets(replicas, hourly, versions)
+            + build_report_assets(hourly, versions))
 
 
 def build_checks(replicas: list[str], hourly: dg.PartitionsDefinition

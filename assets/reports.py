@@ -12,6 +12,7 @@ from assets.idb import idb_key
 from assets.metadata import preview
 from assets.progress import report
 from assets.resources import IconConfig, Idb, LogStorage
+from transforms.config import RuleVersions
 from transforms.reports import HourFrames, agent_kpis, queue_kpis, read_span
 
 REPORTS_KEY = dg.AssetKey(["reports", "kpi"])
@@ -57,9 +58,11 @@ def text_chart(queue: pl.DataFrame) -> str:
     return "```\n" + "\n".join(lines) + "\n```"
 
 
-def build_report_assets(hourly: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_report_assets(hourly: dg.PartitionsDefinition,
+                        versions: RuleVersions) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=REPORTS_KEY,
+        code_version=versions.reports,
         deps=[idb_key("reference"), *(idb_key(name) for name in READS)],
         partitions_def=hourly,
         backfill_policy=dg.BackfillPolicy.single_run(),

@@ -306,7 +306,7 @@ def test_icon_etl_load_refuses_a_bad_folder_naming_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_an_idb_made_before_the_history_columns_gets_its_configuration_tables_again(
+def test_an_idb_made_before_the_history_columns_gets_them_and_keeps_its_views(
         tmp_path, engine, request):
     import sqlalchemy as sa
 
@@ -316,18 +316,34 @@ def test_an_idb_made_before_the_history_columns_gets_its_configuration_tables_ag
                else _pg_url(request.getfixturevalue("pg_server")))
     with context as url:
         old = sa.create_engine(url)
-        with old.begin() as conn:       # GC_TENANT as icon-etl made it before
+        with old.begin() as conn:       # GC_TENANT and GCX_AGENT_PLACE as icon-etl made them
             conn.execute(sa.text("CREATE TABLE GC_TENANT (ID integer NOT NULL, NAME varchar(255), "
                                  "STATE integer, STATUS integer, CREATED timestamp, "
                                  "CREATED_TS integer, CREATED_TCODE integer)"))
             conn.execute(sa.text("INSERT INTO GC_TENANT (ID, NAME) VALUES (101, 'old')"))
+            conn.execute(sa.text("CREATE VIEW TENANTS AS SELECT ID, NAME FROM GC_TENANT"))
+            conn.execute(sa.text("CREATE TABLE GCX_AGENT_PLACE (AGENTID integer, PLACEID "
+                                 "integer, STATUS integer, CREATED timestamp, CREATED_TS "
+                                 "integer, CREATED_TCODE integer)"))
+            conn.execute(sa.text("CREATE UNIQUE INDEX ux_gcx_agent_place_key ON "
+                                 "GCX_AGENT_PLACE (AGENTID, PLACEID)"))
         old.dispose()
         store = IdbStore(url)
         store.create_schema()
-        columns = {c["name"].upper() for c in sa.inspect(store.engine).get_columns(
-            "GC_TENANT" if engine == "sqlite" else "gc_tenant")}
+        inspector = sa.inspect(store.engine)
+        name = {n.upper(): n for n in inspector.get_table_names()}
+        columns = {c["name"].upper() for c in inspector.get_columns(name["GC_TENANT"])}
         assert {"DELETED", "LASTCHANGE", "DELETED_TS", "LASTCHANGE_TS"} <= columns
-        assert store.count("GC_TENANT") == 0          # rewritten whole by the next load
+        assert store.read("GC_TENANT")["NAME"].to_list() == ["old"]     # rows and view kept
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT NAME FROM TENANTS")).scalar_one() == "old"
+        key = {i["name"].lower(): [c.upper() for c in i["column_names"]]
+               for i in inspector.get_indexes(name["GCX_AGENT_PLACE"])}["ux_gcx_agent_place_key"]
+        assert key == ["ID"]            # a pair may now come back (a new row, a new ID)
+        # the reference asset then writes the history whole
+        store.replace_all(ConfigSnapshot(None, {"format": "icon-etl-config/1", "tenants": [
+            {"dbid": 101, "name": "Resources"}]}, None).gc_tables())
+        assert store.read("GC_TENANT")["NAME"].to_list() == ["Resources"]
         store.create_schema()                         # an up-to-date table is left alone
         store.engine.dispose()
 

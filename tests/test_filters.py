@@ -180,15 +180,26 @@ def test_gls_queue_takes_the_queue_out_of_the_agent_tables(tmp_path):
         assert out[name].drop(dropped).equals(frame.drop(dropped)), name
 
 
-def test_gls_queue_leaves_one_association_per_dn(tmp_path):
+def test_gls_queue_leaves_one_association_per_dn_and_period(tmp_path):
+    # two queues logged in to 4 s apart, one left early; later a second period on the DN
     log = (AgentLog()
            .agent("07:00:01.000", "EventAgentLogin", "7001", wm=0)
-           .agent("07:00:01.000", "EventAgentLogin", "7001", wm=0, queue="8102")
-           .agent("07:10:00.000", "EventAgentLogout", "7001", wm=0))
+           .agent("07:00:05.000", "EventAgentLogin", "7001", wm=0, queue="8102")
+           .agent("07:05:00.000", "EventAgentLogout", "7001", wm=0, queue="8102")
+           .agent("07:10:00.000", "EventAgentLogout", "7001", wm=0)
+           .agent("07:20:00.000", "EventAgentLogin", "7001", wm=0)
+           .agent("07:30:00.000", "EventAgentLogout", "7001", wm=0))
     result, _ = run_gls(tmp_path, log)
-    assert sorted(result.tables["GX_SESSION_ENDPOINT"]["ETL_QUEUE"]) == ["8101", "8102"]
+    endpoints = result.tables["GX_SESSION_ENDPOINT"]
+    periods = sorted(endpoints.select("ETL_QUEUE", "CREATED", "TERMINATED").rows(),
+                     key=lambda r: r[1])
+    assert [p[0] for p in periods] == ["8101", "8102", "8101"]
     out = filters(gls_queue=1).before_writing("gls", result.tables)["GX_SESSION_ENDPOINT"]
-    assert out.select("ETL_DN", "ETL_QUEUE", "QUEUEID").rows() == [("7001", None, None)]
+    # the overlapping queue associations are one, from the first login to the last logout
+    assert sorted(out.select("ETL_DN", "ETL_QUEUE", "QUEUEID", "CREATED", "TERMINATED").rows(),
+                  key=lambda r: r[3]) == [
+        ("7001", None, None, periods[0][1], max(periods[0][2], periods[1][2])),
+        ("7001", None, None, periods[2][1], periods[2][2])]
 
 
 def test_filter_data_options_are_validated(tmp_path):
@@ -204,10 +215,17 @@ def test_filter_data_options_are_validated(tmp_path):
                                                                        gls_queue=True)
 
 
-def test_the_idb_of_a_filtering_run_lacks_the_rows_and_passes_its_checks(tmp_path):
+@pytest.mark.parametrize("options, parties, history, stats, call_stats", [
+    ("observer-party = 1\nacd-party-history = 1\ncall-metrics = 1\n",
+     [P_CUST, P_QUEUE, P_AGENT], [h for h in ALL_HISTORY if h[0] not in (P_QUEUE, P_OBSERVER)],
+     [P_CUST, P_QUEUE, P_AGENT], 0),
+    ("external-party = 1\nacd-party-metrics = 1\n",
+     ALL_PARTIES, ALL_HISTORY, [P_AGENT, P_OBSERVER], 1),
+])
+def test_the_idb_of_a_filtering_run_lacks_the_rows_and_passes_its_checks(
+        tmp_path, options, parties, history, stats, call_stats):
     write_inputs(tmp_path, f1_log())
-    (tmp_path / "icon-options.toml").write_text(
-        "[filter-data]\nobserver-party = 1\nacd-party-history = 1\ncall-metrics = 1\n")
+    (tmp_path / "icon-options.toml").write_text("[filter-data]\n" + options)
     url = f"sqlite:///{tmp_path / 'idb.sqlite'}"
     defs = graph(tmp_path / "logs", tmp_path / "config.json", tmp_path / "work",
                  options=tmp_path / "icon-options.toml", idb_url=url,
@@ -217,11 +235,10 @@ def test_the_idb_of_a_filtering_run_lacks_the_rows_and_passes_its_checks(tmp_pat
         evals = evaluations(instance)
     assert summary["failed_runs"] == 0, summary
     store = IdbStore(url)
-    assert party_ids(store.read("G_PARTY")) == [P_CUST, P_QUEUE, P_AGENT]
-    assert cseqs(store.read("G_PARTY_HISTORY")) == [h for h in ALL_HISTORY
-                                                    if h[0] not in (P_QUEUE, P_OBSERVER)]
-    assert party_ids(store.read("G_PARTY_STAT")) == [P_CUST, P_QUEUE, P_AGENT]
-    assert store.count("G_CALL_STAT") == 0 and store.count("G_CALL") == 1
+    assert party_ids(store.read("G_PARTY")) == parties
+    assert cseqs(store.read("G_PARTY_HISTORY")) == history
+    assert party_ids(store.read("G_PARTY_STAT")) == stats
+    assert store.count("G_CALL_STAT") == call_stats and store.count("G_CALL") == 1
     # every check of the written tables ran and passed (keys, foreign keys, values)
     checked = {(e.asset_key.to_user_string(), e.check_name) for e in evals}
     assert {("idb/G_PARTY_HISTORY", "foreign_keys"), ("idb/G_PARTY", "keys")} <= checked

@@ -379,6 +379,33 @@ def test_an_entity_found_open_again_at_its_batch_is_kept(store):
     assert report.entities["interactions"] == plan.families["interactions"].entities - 1
 
 
+def test_a_session_kept_at_its_batch_keeps_the_calls_it_names(store):
+    """A session planned for removal is found open at its batch: it stays, and so do the calls
+    its state history names, although the plan had them removed (nothing dangles)."""
+    dangling_before = dangling(store)
+    plan = plan_purge(store, CUTOFF)
+    sessions = {e for u in plan.families["sessions"].units for e in u}
+    calls = {e for u in plan.families["interactions"].units for e in u}
+    named = (store.read("G_AGENT_STATE_HISTORY")
+             .filter(pl.col("ETL_ENTITY").is_in(list(sessions)) & pl.col("CALLID").is_not_null())
+             .join(store.read("G_CALL").select("CALLID", call_entity="ETL_ENTITY"), on="CALLID")
+             .filter(pl.col("call_entity").is_in(list(calls))))
+    assert named.height, "the plan removes a session with the calls it names"
+    session, call = named.row(0, named=True)["ETL_ENTITY"], named.row(0, named=True)["CALLID"]
+    with store.engine.begin() as conn:      # the session is open again (an active reason code)
+        conn.execute(sa.text("INSERT INTO G_AGENT_STATE_RC_A SELECT * FROM G_AGENT_STATE_RC "
+                             "WHERE ETL_ENTITY = :e"), {"e": session})
+        if not conn.execute(sa.text("SELECT COUNT(*) FROM G_AGENT_STATE_RC_A WHERE "
+                                    "ETL_ENTITY = :e"), {"e": session}).scalar_one():
+            conn.execute(sa.text("UPDATE G_LOGIN_SESSION SET TERMINATED_TS = NULL WHERE "
+                                 "ETL_ENTITY = :e"), {"e": session})
+    report = purge(store, plan, batch_size=7)
+    assert report.skipped["sessions"] >= 1 and report.skipped["interactions"] >= 1
+    assert store.read("G_LOGIN_SESSION").filter(pl.col("ETL_ENTITY") == session).height == 1
+    assert call in ids(store.read("G_CALL"), "CALLID")
+    assert dangling(store) <= dangling_before
+
+
 def test_a_call_group_goes_only_when_all_its_calls_ended_before_the_cut_off(store):
     """One call of a consultation group ends after the cut-off, one is open again: neither group
     loses any call. And a call that ended before the cut-off but was written by an hour that had

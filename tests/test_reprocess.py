@@ -159,3 +159,65 @@ def test_a_filter_change_rewrites_the_tables_of_its_writer_only(tmp_path):
     for name in TABLES:
         if name != "G_CALL_STAT":
             assert after[name].equals(before[name]), f"{name} changed"
+
+
+# ---- what each change versions (transforms/config/versions.py) ---------------------------------
+
+def versions_of(tmp_path, options: str, spec_keys=("ServiceType",), config=None):
+    """Every version of RuleVersions for an options file's text, a spec and a snapshot."""
+    from transforms.config import RuleVersions
+
+    folder = tmp_path / f"v{len(list(tmp_path.glob('v*')))}"
+    folder.mkdir()
+    (folder / "options.toml").write_text(options)
+    (folder / "spec.xml").write_text(spec(*spec_keys))
+    snapshot = folder / "config.json"
+    snapshot.write_text(config if config is not None else json.dumps(CONFIG))
+    v = RuleVersions(folder / "options.toml", snapshot)
+    return {**{f"roles/{r}": v.role(r) for r in ROLE_TABLES},
+            **{f"write/{r}": v.writer(r) for r in ROLE_TABLES},
+            "reference": v.reference, "dss": v.dss, "reports": v.reports}
+
+
+def changed(a: dict, b: dict) -> set[str]:
+    return {k for k in a if a[k] != b[k]}
+
+
+def test_each_change_versions_only_what_depends_on_it(tmp_path):
+    base = versions_of(tmp_path, OPTIONS)
+    assert changed(base, versions_of(tmp_path, OPTIONS)) == set()
+    assert changed(base, versions_of(tmp_path, OPTIONS, ("ServiceType", "X"))) == {"roles/gud"}
+    assert changed(base, versions_of(tmp_path, OPTIONS + "[gts]\ngls-max-duration = 3600\n")) \
+        == {"roles/gls"}
+    assert changed(base, versions_of(tmp_path, OPTIONS + "[gts]\nsst-options = 1\n")) \
+        == {"roles/gcc"}
+    assert changed(base, versions_of(tmp_path, OPTIONS + "[icon-etl]\nmax-call-idle = 600\n")) \
+        == {"roles/gcc", "roles/gud"}
+    assert changed(base, versions_of(tmp_path, OPTIONS + "[filter-data]\ngls-queue = 1\n")) \
+        == {"write/gls"}
+    assert changed(base, versions_of(
+        tmp_path, OPTIONS + "[icon-etl]\nservice-level-threshold = 30\n")) == {"reports"}
+    # a default written down, or the snapshot re-indented: nothing
+    assert changed(base, versions_of(tmp_path, OPTIONS + "[gts]\nsst-options = 0\n")) == set()
+    assert changed(base, versions_of(tmp_path, OPTIONS,
+                                     config=json.dumps(CONFIG, indent=4))) == set()
+    # the configuration: every role, the reference tables and the sessions
+    other = {**CONFIG, "persons": [{"dbid": 3001, "employee_id": "a1"}]}
+    assert changed(base, versions_of(tmp_path, OPTIONS, config=json.dumps(other))) == {
+        "roles/gcc", "roles/gud", "roles/gls", "roles/gos", "reference", "dss"}
+
+
+def test_a_folder_of_snapshots_is_versioned_by_content_not_by_file_names(tmp_path):
+    from transforms.config.versions import config_digest
+
+    first = {**CONFIG, "exported_at": "2026-03-01T00:00:00+00:00"}
+    second = {**CONFIG, "exported_at": "2026-03-10T00:00:00+00:00", "persons": [
+        {"dbid": 3001, "employee_id": "a1"}]}
+    for folder, names in (("one", ("a.json", "b.json")), ("two", ("z.json", "c.json"))):
+        (tmp_path / folder).mkdir()
+        for name, doc in zip(names, (first, second)):
+            (tmp_path / folder / name).write_text(json.dumps(doc))
+    assert config_digest(tmp_path / "one") == config_digest(tmp_path / "two")
+    (tmp_path / "two" / "d.json").write_text(json.dumps(
+        {**CONFIG, "exported_at": "2026-03-11T00:00:00+00:00"}))      # a new snapshot
+    assert config_digest(tmp_path / "one") != config_digest(tmp_path / "two")

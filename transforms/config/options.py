@@ -85,7 +85,7 @@ SPECS: dict[str, dict[str, Spec]] = {
                                    "G_PARTY_HISTORY and G_PARTY_STAT"),
         "gls-queue": Spec(0, (0, 1), int,
                           doc="1: no queue in the agent tables (QUEUEID/QUEUETYPE null, one "
-                              "GX_SESSION_ENDPOINT row per DN)"),
+                              "GX_SESSION_ENDPOINT row per DN and period)"),
     },
     "gts": {
         "delivered-flag": Spec(0, (0, 1, 2, 3), int,

@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -445,19 +446,23 @@ def purge(store, plan: PurgePlan, batch_size: int = 1000, dry_run: bool = False,
     _record(store, app, report, LogMessageId.PROCEDURE_STARTED,
             f"purge {report.run_id} started{' (dry run)' if dry_run else ''}: {what} {summary}")
     try:
-        for family, fplan in plan.families.items():
-            batches = _batches(fplan.units, batch_size)
-            for n, units in enumerate(batches, 1):
-                counts, removed, skipped = _purge_batch(store, family, fplan.cutoff, units,
-                                                        dry_run)
-                report.batches += 1
-                report.entities[family] += removed
-                report.skipped[family] += skipped
-                for name, rows in counts.items():
-                    report.rows[name] += rows
-                tell(f"{family} batch {n}/{len(batches)}: {removed} entities, "
-                     f"{sum(counts.values())} rows{' (dry run)' if dry_run else ''}"
-                     + (f", {skipped} entities found open again and kept" if skipped else ""))
+        # a dry run removes in one transaction that it rolls back: each batch then sees what the
+        # batches before it left, as a real run would
+        with _dry_run(store, plan) if dry_run else nullcontext() as shared:
+            for family, fplan in plan.families.items():
+                batches = _batches(fplan.units, batch_size)
+                for n, units in enumerate(batches, 1):
+                    counts, removed, skipped = _purge_batch(store, shared, family, fplan.cutoff,
+                                                            units)
+                    report.batches += 1
+                    report.entities[family] += removed
+                    report.skipped[family] += skipped
+                    for name, rows in counts.items():
+                        report.rows[name] += rows
+                    tell(f"{family} batch {n}/{len(batches)}: {removed} entities, "
+                         f"{sum(counts.values())} rows{' (dry run)' if dry_run else ''}"
+                         + (f", {skipped} entities kept (open again, or a row that stays "
+                            f"refers to them)" if skipped else ""))
     except BaseException as exc:
         report.seconds = time.perf_counter() - started
         try:
@@ -493,33 +498,60 @@ def _batches(units: list[tuple[str, ...]], size: int) -> list[list[tuple[str, ..
     return out
 
 
-def _purge_batch(store, family: str, cutoff: datetime, units: list[tuple[str, ...]],
-                 dry_run: bool) -> tuple[dict[str, int], int, int]:
-    """One transaction: the units whose entities have all still ended, their rows removed
-    (counted in a dry run), children first. Returns rows per table, entities removed, entities
-    skipped (found open again)."""
+class _RolledBack(Exception):
+    """Ends a dry run's transaction (rolled back)."""
+
+
+@contextmanager
+def _dry_run(store, plan: PurgePlan) -> Iterator:
+    """One write transaction over every table of the plan, rolled back at its end."""
+    try:
+        with store.writing([n for f in plan.families for n in _purge_order(f)]) as conn:
+            yield conn
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
+def _purge_batch(store, shared, family: str, cutoff: datetime,
+                 units: list[tuple[str, ...]]) -> tuple[dict[str, int], int, int]:
+    """The units whose entities have all still ended and that no row staying refers to, their
+    rows removed, children first: a transaction of its own, or part of `shared` (a dry run's).
+    Returns rows per table, entities removed, entities skipped (found open again, or held)."""
     tables = _purge_order(family)
-    context = store.engine.connect() if dry_run else store.writing(tables)
-    with context as conn:
+    with nullcontext(shared) if shared is not None else store.writing(tables) as conn:
         _load(store, conn, BATCH_TEMP, _entities(e for u in units for e in u))
         # still ended? (a write since the plan may have opened one again)
         ended = set(conn.execute(sa.text(_ended_sql(SPECS[family], BATCH_TEMP)),
                                  _bounds(cutoff)).scalars().all())
         kept = [u for u in units if ended.issuperset(u)]
-        skipped = sum(len(u) for u in units) - sum(len(u) for u in kept)
-        if skipped:
+        while True:
+            # ... and does no row that stays refer to one? (a unit kept open in an earlier
+            # batch, or a row written since the plan)
             _load(store, conn, BATCH_TEMP, _entities(e for u in kept for e in u))
-        counts = {}
-        for name in tables:
-            where = f"ETL_ENTITY IN (SELECT entity FROM {BATCH_TEMP})"
-            if dry_run:
-                counts[name] = int(conn.execute(sa.text(
-                    f"SELECT COUNT(*) FROM {name} WHERE {where}")).scalar_one())
-            else:
-                counts[name] = conn.execute(sa.text(f"DELETE FROM {name} WHERE {where}")).rowcount
-        if dry_run:
-            conn.rollback()
+            held = _referenced_from_outside(conn, family)
+            if not held:
+                break
+            kept = [u for u in kept if not held.intersection(u)]
+        skipped = sum(len(u) for u in units) - sum(len(u) for u in kept)
+        counts = {name: conn.execute(sa.text(
+            f"DELETE FROM {name} WHERE ETL_ENTITY IN (SELECT entity FROM {BATCH_TEMP})")).rowcount
+            for name in tables}
     return counts, sum(len(u) for u in kept), skipped
+
+
+def _referenced_from_outside(conn, family: str) -> set[str]:
+    """The entities of the batch (BATCH_TEMP) that a row of another entity refers to."""
+    found: set[str] = set()
+    for ref in references():
+        if ref.kind == SOFT or family_of(ref.parent) != family:
+            continue
+        found.update(conn.execute(sa.text(
+            f"SELECT DISTINCT p.ETL_ENTITY FROM {ref.parent} p JOIN {ref.table} c "
+            f"ON {_join(ref)} WHERE p.ETL_ENTITY IN (SELECT entity FROM {BATCH_TEMP}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {BATCH_TEMP} b WHERE b.entity = c.ETL_ENTITY)"))
+            .scalars().all())
+    return found
 
 
 def _record(store, app: str, report: PurgeReport, message_id: LogMessageId, text: str,

@@ -167,12 +167,9 @@ class IdbStore:
             try:
                 with self.writing(["(schema)"]) as conn:
                     existing = {n.lower() for n in sa.inspect(conn).get_table_names()}
-                    outdated = _outdated_reference_tables(conn, existing)
-                    for t in outdated:
-                        t.drop(conn)
-                    missing = [t for t in METADATA.sorted_tables
-                               if t.name.lower() not in existing or t in outdated]
+                    missing = [t for t in METADATA.sorted_tables if t.name.lower() not in existing]
                     METADATA.create_all(conn, tables=missing, checkfirst=False)
+                    _migrate_reference_tables(conn)
                 return
             except (sa.exc.ProgrammingError, IdbError) as exc:
                 # created by another writer meanwhile (SQLite has no advisory lock): look again
@@ -499,17 +496,31 @@ class IdbStore:
                             f"VALUES ({marks})", frame.select(pl.nth(filled)).iter_rows())
 
 
-def _outdated_reference_tables(conn, existing: set[str]) -> list[sa.Table]:
-    """The configuration tables (GC_*, GCX_*: rewritten whole from the snapshot on every load)
-    whose columns an older icon-etl defined otherwise: dropped and made again, nothing is lost."""
+def _migrate_reference_tables(conn) -> None:
+    """GC_* / GCX_* tables an older icon-etl made: the columns they lack are added and their
+    indexes made as defined now (GCX_*: the key is ID); their rows, and any view over them,
+    stay (the next load rewrites the rows whole from the snapshot)."""
     inspector = sa.inspect(conn)
-    out = []
-    for t in METADATA.sorted_tables:
-        if TABLES[t.name].role != "cfg" or t.name.lower() not in existing:
-            continue
-        name = next(n for n in inspector.get_table_names() if n.lower() == t.name.lower())
-        columns = {c["name"].upper() for c in inspector.get_columns(name)}
-        if columns != {c.name.upper() for c in t.columns}:
-            out.append(t)
-    return out
-
+    cfg = {t.name.lower(): t for t in METADATA.sorted_tables if TABLES[t.name].role == "cfg"}
+    actual = [n for n in inspector.get_table_names() if n.lower() in cfg]
+    # one catalogue query for every table (this runs whenever a store is opened)
+    columns = {name: cols for (_, name), cols in
+               inspector.get_multi_columns(filter_names=actual).items()}
+    all_indexes = {name: found for (_, name), found in
+                   inspector.get_multi_indexes(filter_names=actual).items()}
+    for name in actual:
+        t = cfg[name.lower()]
+        have = {c["name"].upper() for c in columns.get(name, [])}
+        for column in t.columns:
+            if column.name.upper() not in have:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {t.name} ADD COLUMN {column.name} {kind}"))
+        indexes = {i["name"].lower(): [c.upper() for c in i["column_names"]]
+                   for i in all_indexes.get(name, [])}
+        for index in t.indexes:
+            found = indexes.get(index.name.lower())
+            if found == [c.name.upper() for c in index.columns]:
+                continue
+            if found is not None:
+                index.drop(conn)
+            index.create(conn)

@@ -74,6 +74,10 @@ class DataFilters:
             PARENTLINKTYPE=pl.when(orphan).then(int(ParentLinkType.NONE))
             .otherwise(pl.col("PARENTLINKTYPE")),
             PARENTPARTYID=pl.when(orphan).then(None).otherwise(pl.col("PARENTPARTYID")))
+        # nor a call released by one (who released names the party)
+        released = pl.col("GSYS_EXT_VCH2").is_in(observers.implode())
+        out["G_CALL_STAT"] = out["G_CALL_STAT"].with_columns(
+            GSYS_EXT_VCH2=pl.when(released).then(None).otherwise(pl.col("GSYS_EXT_VCH2")))
         return out
 
     # -- before writing ----------------------------------------------------------------------
@@ -111,22 +115,36 @@ class DataFilters:
         for name, columns in QUEUE_COLUMNS.items():
             frame = tables[name].with_columns(
                 [pl.lit(None, dtype=tables[name].schema[c]).alias(c) for c in columns])
-            if name == "GX_SESSION_ENDPOINT":
-                # one association per DN once the queues are gone (the first, by ID)
-                frame = frame.sort("ID").unique(
-                    ["LOGINSESSIONID", "ETL_DN", "CREATED_TS"], keep="first", maintain_order=True)
-            out[name] = frame
+            out[name] = _one_per_dn(frame) if name == "GX_SESSION_ENDPOINT" else frame
         for name in NO_QUEUE_ZERO:
             out[name] = tables[name].with_columns(QUEUEID=pl.lit(0, dtype=tables[name]
                                                                  .schema["QUEUEID"]))
         return out
 
-    @property
-    def version(self) -> str:
-        """What decides the rows written (a part of the writers' code version)."""
-        return ",".join(f"{f.name}={int(getattr(self, f.name))}" for f in fields(self)
-                        if f.name != "observer_party")
-
 
 def _without(frame: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.col("PARTYID").is_in(parties["PARTYID"].implode()))
+
+
+def _one_per_dn(endpoints: pl.DataFrame) -> pl.DataFrame:
+    """GX_SESSION_ENDPOINT without queues: the associations of a session's DN that overlap in
+    time (one per queue it logged in to) become one, from the first one's CREATED to the last
+    one's TERMINATED (open if one is)."""
+    ordered = endpoints.sort("LOGINSESSIONID", "ETL_DN", "CREATED_TS", "ID").with_columns(
+        _end=pl.col("TERMINATED_TS").cast(pl.Int64).fill_null(2**62))     # open: no end
+    per_dn = ["LOGINSESSIONID", "ETL_DN"]
+    spans = ordered.with_columns(
+        _span=(pl.col("CREATED_TS").cast(pl.Int64)
+               > pl.col("_end").cum_max().shift(1).over(per_dn)).fill_null(True)
+        .cum_sum().over(per_dn))
+    last = (spans.sort("_end", "ID").group_by(*per_dn, "_span", maintain_order=True)
+            .agg([pl.col(c).last() for c in _END_COLUMNS]))
+    first = spans.unique([*per_dn, "_span"], keep="first", maintain_order=True)
+    return (first.drop(_END_COLUMNS).join(last, on=[*per_dn, "_span"], how="left")
+            .select(endpoints.columns))
+
+
+# what the last association of a DN decides when its queues' associations become one
+_END_COLUMNS = ["TERMINATED", "TERMINATED_TS", "TERMINATED_TCODE", "STATE", "ETL_CLOSED_BY",
+                "ETL_SOURCE_LAST"]
+
