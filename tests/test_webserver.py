@@ -316,3 +316,25 @@ def test_idb_tables_show_their_columns_name_and_row_count(server):
               for e in node["assetMaterializations"][0]["metadataEntries"]}
     with sqlite3.connect(server.home / "idb.sqlite") as idb:
         assert latest["dagster/row_count"] == idb.execute("SELECT COUNT(*) FROM G_CALL").fetchone()[0] > 0
+
+
+VERSION_QUERY = """query($key: AssetKeyInput!, $partition: String) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode {
+    opVersion staleStatus(partition: $partition) } } }"""
+
+
+@pytest.mark.parametrize("key, rules", [("roles/gud", "gud"), ("idb/G_CALL", "write gcc")])
+def test_the_ui_shows_each_asset_the_version_of_its_rules_and_fresh_hours(server, key, rules):
+    """The code version the UI shows is the version of the rules the demo ran with (the options
+    file, its attached-data spec, the configuration: docs/semantics.md §16), so its hours are
+    fresh; editing one of those files would make them stale (tests/test_reprocess.py)."""
+    from transforms.config import RuleVersions
+
+    env = _env(server.home)
+    versions = RuleVersions(env["ICON_OPTIONS"], env["ICON_CONFIG_SNAPSHOT"])
+    role = rules.split()[-1]
+    expected = versions.writer(role) if rules.startswith("write") else versions.role(role)
+    node = server.graphql(VERSION_QUERY, {"key": {"path": key.split("/")},
+                                          "partition": DEMO_PARTITION})["assetNodeOrError"]
+    assert node["opVersion"] == expected
+    assert node["staleStatus"] == "FRESH"
