@@ -420,3 +420,39 @@ def test_the_reference_lookup_never_puts_values_in_sql_and_caches(clean_run):
     assert store.count("G_CALL") > 3                         # nothing was dropped or changed
     with pytest.raises(ValueError):
         lookup.present("G_CALL; DROP TABLE G_CALL", ("CALLID",), asked)
+
+
+@pytest.mark.parametrize("per_hour", [1, 0])
+def test_check_results_per_hour_decides_what_a_ranged_run_records(tmp_path, per_hour):
+    """A run of two hours checks both; with `check-results-per-hour = 1` each hour's result is
+    also on its partition, with 0 only the run's result is recorded."""
+    import json
+
+    from tests.graph import graph
+    from tests.test_gcc_options import CONFIG, LOG_NAME, Log, conn, uuid
+    from transforms.idb.dictionary import TCallState as TCS
+
+    lg = Log()
+    for n, start in enumerate((0, 3700)):       # one call in each of two hours
+        call, c = uuid(f"HOUR000{n}"), conn(n + 1)
+        lg.created(start, call, c, "+15550001000")
+        lg.call(start + 1, "EventRinging", call, c, "7001", other="+15550001000",
+                other_role=1, state=TCS.OK)
+        lg.call(start + 9, "EventReleased", call, c, "7001", other="+15550001000",
+                other_role=1, state=TCS.OK)
+        lg.deleted(start + 9.1, call, c, "7001")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / LOG_NAME).write_text(lg.text())
+    (tmp_path / "config.json").write_text(json.dumps(CONFIG))
+    (tmp_path / "options.toml").write_text(f"[icon-etl]\ncheck-results-per-hour = {per_hour}\n")
+    defs = graph(tmp_path / "logs", tmp_path / "config.json", tmp_path / "work",
+                 options=tmp_path / "options.toml",
+                 asset_checks=build_quality_checks(["a"], HOURLY))
+    with dg.instance_for_test() as instance:
+        summary = runner.run_all(defs, instance, progress=lambda _: None)
+        evals = evaluations(instance)
+    assert summary["failed_runs"] == 0 and summary["partitions"] == 2, summary
+    keys = [e for e in evals if e.asset_key == idb_key("G_CALL") and e.check_name == rules.KEYS]
+    assert all(e.passed for e in keys)
+    assert sorted(e.partition or "run" for e in keys) == (
+        ["2026-03-10-06:00", "2026-03-10-07:00", "run"] if per_hour else ["run"])

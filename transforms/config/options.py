@@ -153,6 +153,12 @@ SPECS: dict[str, dict[str, Spec]] = {
         "volume-min-calls": Spec(20, None, int, 0, None,
                                  doc="a median below this many calls is too small to judge "
                                      "(`call_volume` passes)"),
+        "check-results-per-hour": Spec(1, (0, 1), int,
+                                       doc="1: a run of many hours records each IDB check's "
+                                           "result on every hour's partition (about 12 ms each "
+                                           "in the Dagster instance: ~34 s a day); 0: one "
+                                           "result per check and run, naming the failed hours "
+                                           "(every hour is still checked)"),
         # purge (docs/purge.md): 0 keeps a family for ever
         "retention-days-interactions": Spec(0, None, int, 0, 36500,
                                             doc="days a terminated interaction (calls, parties, "
