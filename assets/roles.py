@@ -48,7 +48,8 @@ def role_chunks(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconC
     report each chunk; a chunk that fails is recorded for each of its hours (assets/failures.py)
     and the others go on. `needs`: the roles whose output it reads."""
     data = logs.data()
-    clock = load_clock(logs, icon.snapshot_data().switches())
+    config = icon.snapshot_data()
+    clock = load_clock(logs, config.switches())
     reconciled = clock.reconciled()
     dss_ends = (session_ends(reconciled, {r: logs.segments(r).paths()
                                           for r in clock.sessions["replica"].unique().to_list()})
@@ -75,7 +76,6 @@ def role_chunks(context: dg.AssetExecutionContext, logs: LogStorage, icon: IconC
     chunks = plan_chunks(ready, logs.workers, CHUNK_HOURS, events, CHUNKS_PER_WORKER[role])
     # a chunk is built with the configuration of its last hour: cut it where a folder of
     # snapshots changes it, so that every hour gets its own (docs/config-snapshot.md)
-    config = icon.snapshot_data()
     chunks = [part for keys in chunks for part in config.split_hours(keys)]
     # the busiest chunks first: the pool's last chunk to finish is then a small one
     chunks.sort(key=lambda keys: -sum(events[k] for k in keys))

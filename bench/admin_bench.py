@@ -130,10 +130,9 @@ def main() -> None:
 
 def _iso(key: str, plus_hours: int = 0) -> str:
     """An hourly partition key (2026-03-10-06:00) as ISO 8601 UTC, `plus_hours` later."""
-    from datetime import datetime, timezone
+    from transforms.hours import hour_start
 
-    t = datetime.strptime(key, "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
-    return (t + timedelta(hours=plus_hours)).strftime("%Y-%m-%dT%H:%MZ")
+    return (hour_start(key) + timedelta(hours=plus_hours)).strftime("%Y-%m-%dT%H:%MZ")
 
 
 if __name__ == "__main__":

@@ -392,7 +392,14 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from dagster_project.settings import Settings
     from transforms.config import load_options
     from transforms.idb import IdbError, describe_db_error, redact_url
-    from transforms.idb.purge import BATCH_OPTION, FAMILIES, parse_cutoff, plan_purge, purge
+    from transforms.idb.purge import (
+        BATCH_OPTION,
+        FAMILIES,
+        iso_time,
+        parse_cutoff,
+        plan_purge,
+        purge,
+    )
 
     try:
         cutoff = parse_cutoff(args.before)
@@ -407,7 +414,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     try:
         plan = plan_purge(store, cutoff, families)
         _err(f"purge {'(dry run) ' if args.dry_run else ''}of {redact_url(url)}, cut-off "
-             f"{cutoff:%Y-%m-%dT%H:%M:%SZ}, {batch} entities a batch: "
+             f"{iso_time(cutoff)}, {batch} entities a batch: "
              + ", ".join(f"{p.entities} {f} entities ({p.held} ended but held)"
                          for f, p in plan.families.items()))
         report = purge(store, plan, batch, dry_run=args.dry_run, progress=_err)

@@ -11,6 +11,7 @@ from assets.resources import IconConfig, Idb
 from transforms.idb.purge import (
     BATCH_OPTION,
     FAMILIES,
+    iso_time,
     parse_cutoff,
     plan_purge,
     purge,
@@ -74,7 +75,7 @@ def purge_op(context: dg.OpExecutionContext, config: PurgeConfig, idb: Idb, icon
     try:
         plan = plan_purge(store, cutoffs)
         context.log.info("plan: " + ", ".join(
-            f"{p.entities} {f} entities before {p.cutoff:%Y-%m-%dT%H:%M:%SZ} ({p.held} ended "
+            f"{p.entities} {f} entities before {iso_time(p.cutoff)} ({p.held} ended "
             f"but held)" for f, p in plan.families.items()))
         report = purge(store, plan, batch, dry_run=config.dry_run, progress=context.log.info,
                        app=f"icon-etl {context.job_name}", run_id=context.run_id)
@@ -84,8 +85,7 @@ def purge_op(context: dg.OpExecutionContext, config: PurgeConfig, idb: Idb, icon
               "skipped": report.skipped}
     metadata = {
         "dry_run": dg.MetadataValue.bool(report.dry_run),
-        "cutoffs": dg.MetadataValue.json({f: t.strftime("%Y-%m-%dT%H:%M:%SZ")
-                                          for f, t in report.cutoffs.items()}),
+        "cutoffs": dg.MetadataValue.json({f: iso_time(t) for f, t in report.cutoffs.items()}),
         "total_rows": dg.MetadataValue.int(report.total_rows),
         "batches": dg.MetadataValue.int(report.batches),
         "entities": dg.MetadataValue.json(report.entities),
@@ -129,7 +129,7 @@ def purge_schedule(job) -> dg.ScheduleDefinition:
         if not cutoffs:
             return dg.SkipReason("every [icon-etl] retention-days-* option is 0 (data kept for "
                                  "ever): nothing to purge")
-        stamp = {f: t.strftime("%Y-%m-%dT%H:%M:%SZ") for f, t in cutoffs.items()}
+        stamp = {f: iso_time(t) for f, t in cutoffs.items()}
         return dg.RunRequest(
             run_key=f"purge-{min(stamp.values())}-{'-'.join(sorted(stamp))}",
             run_config={"ops": {OP: {"config": {"cutoffs": stamp}}}})

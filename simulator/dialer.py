@@ -328,11 +328,7 @@ class Dialer:
             return
         # a preview dial that reached nobody: the agent hangs up
         if result == BUSY:
-            yield flows.to(t, self.u(1.0, 4.0))
-            t = call.ev(self.engine.now, "EventDestinationBusy", b, state=6)
-            chain.event(t + self.ms(1, 5), "ChainProcessed", call_attempt=att, call_uuid=call.uuid,
-                        result=BUSY)
-            yield flows.to(t, self.u(1.0, 3.0))
+            yield from self._busy(chain, att, call, b, t, hang_up=(1.0, 3.0))
         elif result == NO_ANSWER:
             yield flows.to(t, self.u(15.0, 30.0))
         else:
@@ -371,11 +367,7 @@ class Dialer:
         yield flows.to(t, self.u(0.5, 2.0))
         t = call.ev(self.engine.now, "EventNetworkReached", p)
         if result == BUSY:
-            yield flows.to(t, self.u(1.0, 4.0))
-            t = call.ev(self.engine.now, "EventDestinationBusy", p, state=6)
-            chain.event(t + self.ms(1, 5), "ChainProcessed", call_attempt=att, call_uuid=call.uuid,
-                        result=BUSY)
-            yield flows.to(t, self.u(0.1, 0.8))
+            yield from self._busy(chain, att, call, p, t, hang_up=(0.1, 0.8))
         elif result == NO_ANSWER:
             yield flows.to(t, self.u(15.0, 30.0))      # OCS's no-answer timeout
         else:
@@ -394,6 +386,16 @@ class Dialer:
         if result == NO_ANSWER:
             chain.event(t + self.ms(1, 5), "ChainProcessed", call_attempt=att,
                         call_uuid=call.uuid, result=NO_ANSWER)
+
+    def _busy(self, chain: "Chain", att: str, call: Call, party, t: int,
+              hang_up: tuple[float, float]) -> Iterator:
+        """The dialed number is busy: EventDestinationBusy to the dialing `party`, OCS reports
+        the result, and the dialing side hangs up `hang_up` seconds later."""
+        yield self.flows.to(t, self.u(1.0, 4.0))
+        t = call.ev(self.engine.now, "EventDestinationBusy", party, state=6)
+        chain.event(t + self.ms(1, 5), "ChainProcessed", call_attempt=att, call_uuid=call.uuid,
+                    result=BUSY)
+        yield self.flows.to(t, self.u(*hang_up))
 
     # -- the agent desktop -------------------------------------------------------------------------
     def _field_updates(self, chain: "Chain", att: str, length: int) -> Iterator:

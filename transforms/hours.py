@@ -9,10 +9,14 @@ KEY_FORMAT = "%Y-%m-%d-%H:%M"
 HOUR = timedelta(hours=1)
 
 
+def as_utc(ts: datetime) -> datetime:
+    """`ts` in UTC (a naive time is taken as UTC)."""
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+
+
 def hour_of(ts: datetime) -> datetime:
     """The start of the UTC hour that holds `ts` (a naive time is taken as UTC)."""
-    ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
-    return ts.replace(minute=0, second=0, microsecond=0)
+    return as_utc(ts).replace(minute=0, second=0, microsecond=0)
 
 
 def key_of(ts: datetime) -> str:

@@ -22,21 +22,15 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from transforms.config.snapshot import ConfigError, ConfigSnapshot, load_snapshot, record_free
-from transforms.hours import hour_start
+from transforms.hours import as_utc, hour_start
 from transforms.idb import table, time_triple_values
 from transforms.idb.dictionary import RecordStatus
-
-
-def _utc(moment: datetime) -> datetime:
-    """An instant to compare: a naive time is UTC (as for the GC_* times)."""
-    return (moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None
-            else moment.astimezone(timezone.utc))
 
 
 @dataclass(frozen=True)
@@ -64,8 +58,8 @@ class ConfigHistory:
         moment before the first snapshot gets the first (None: the newest)."""
         if moment is None:
             return self.latest
-        times = [_utc(s.exported_at) for s in self.snapshots]
-        return self.snapshots[max(bisect.bisect_right(times, _utc(moment)) - 1, 0)]
+        times = [as_utc(s.exported_at) for s in self.snapshots]
+        return self.snapshots[max(bisect.bisect_right(times, as_utc(moment)) - 1, 0)]
 
     def split_hours(self, keys: Sequence[str]) -> list[list[str]]:
         """Consecutive hours (keys) cut where the snapshot valid at their start changes: the
@@ -123,9 +117,9 @@ def load_history(folder: Path) -> ConfigHistory:
             raise ConfigError(f"{path}: 'exported_at' is missing: each snapshot of the folder "
                               f"{folder} needs the time it was exported (ISO 8601)")
         snapshots.append(snapshot)
-    snapshots.sort(key=lambda s: _utc(s.exported_at))
+    snapshots.sort(key=lambda s: as_utc(s.exported_at))
     for before, after in zip(snapshots, snapshots[1:]):
-        if _utc(before.exported_at) == _utc(after.exported_at):
+        if as_utc(before.exported_at) == as_utc(after.exported_at):
             raise ConfigError(f"{after.path}: 'exported_at' {after.doc['exported_at']} is the "
                               f"time of {before.path.name} too: two snapshots of one moment")
     return ConfigHistory(folder, tuple(snapshots))

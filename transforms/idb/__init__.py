@@ -14,7 +14,7 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "explain": ["ExplainError", "explain_call", "explain_chain"],
     "log_messages": ["LogMessage", "closure_messages", "message_frames"],
     # purge / retention (docs/purge.md): the module, its plan and its run
-    "purge": ["PurgePlan", "PurgeReport", "parse_cutoff", "plan_purge", "purge",
+    "purge": ["PurgePlan", "PurgeReport", "iso_time", "parse_cutoff", "plan_purge", "purge",
               "retention_cutoffs"],
     "references": ["NOT_REFERENCES", "REFERENCES", "REFERENCES_BY_COLUMN", "SOFT_REFERENCES"],
     "schema": ["BOOKKEEPING", "DSS_TABLES", "TABLES", "TSERVER_DSS_TABLES", "Table", "table"],

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import sqlalchemy as sa
 
-from transforms.hours import HOUR, hour_of, key_of
+from transforms.hours import HOUR, as_utc, hour_of, key_of
 from transforms.idb.dictionary import LogCategory, LogMessageId, LogPriority
 from transforms.idb.log_messages import LogMessage, message_frames
 from transforms.idb.references import (
@@ -184,10 +184,6 @@ class PurgePlan:
 
     def cutoffs(self) -> dict[str, datetime]:
         return {f: p.cutoff for f, p in self.families.items()}
-
-
-def as_utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
 
 
 def parse_cutoff(text: str) -> datetime:
@@ -395,7 +391,7 @@ class PurgeReport:
         out = {"RUN_ID": self.run_id, "DRY_RUN": "1" if self.dry_run else "0",
                "BATCHES": str(self.batches), "TOTAL_ROWS": str(self.total_rows)}
         for family, cutoff in self.cutoffs.items():
-            out[f"CUTOFF.{family}"] = _iso(cutoff)
+            out[f"CUTOFF.{family}"] = iso_time(cutoff)
             out[f"PLANNED.{family}"] = str(self.planned.get(family, 0))
             out[f"ENTITIES.{family}"] = str(self.entities.get(family, 0))
             out[f"HELD.{family}"] = str(self.held.get(family, 0))
@@ -404,7 +400,8 @@ class PurgeReport:
         return out
 
 
-def _iso(ts: datetime) -> str:
+def iso_time(ts: datetime) -> str:
+    """A cut-off as the log, the metadata and the run config print it."""
     return as_utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -441,7 +438,7 @@ def purge(store, plan: PurgePlan, batch_size: int = 1000, dry_run: bool = False,
                          skipped={f: 0 for f in plan.families})
     tell = progress or (lambda _text: None)
     what = "would remove" if dry_run else "to remove"
-    summary = ", ".join(f"{p.entities} {f} entities (cut-off {_iso(p.cutoff)})"
+    summary = ", ".join(f"{p.entities} {f} entities (cut-off {iso_time(p.cutoff)})"
                         for f, p in plan.families.items()) or "nothing"
     _record(store, app, report, LogMessageId.PROCEDURE_STARTED,
             f"purge {report.run_id} started{' (dry run)' if dry_run else ''}: {what} {summary}")
